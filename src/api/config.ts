@@ -1,0 +1,25 @@
+/** The API's own settings, read once at start-up and validated with clear messages. */
+import { readInteger, readString } from '../shared/env.ts';
+
+export interface ApiConfig {
+  host: string;
+  port: number;
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number;
+  /** Records kept per collection (users, products, orders) before the oldest is evicted. */
+  storeCapacity: number;
+  lowStockThreshold: number;
+  /** How long SIGTERM waits for in-flight requests before closing their connections. */
+  shutdownGraceMs: number;
+}
+
+export function readApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
+  return {
+    host: readString(env, 'HOST', '0.0.0.0'),
+    port: readInteger(env, 'PORT', 8000, { min: 0, max: 65535 }),
+    bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024, { min: 1 }),
+    storeCapacity: readInteger(env, 'STORE_CAPACITY', 100_000, { min: 1 }),
+    lowStockThreshold: readInteger(env, 'LOW_STOCK_THRESHOLD', 10, { min: 0 }),
+    shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
+  };
+}

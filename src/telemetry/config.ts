@@ -1,0 +1,55 @@
+/**
+ * Telemetry settings. The standard OTEL_* variables keep their specified meaning (the exporters
+ * read their own OTEL_EXPORTER_OTLP_* settings); this module adds the project's defaults and
+ * validates the values that it interprets itself.
+ */
+import { readChoice, readInteger } from '../shared/env.ts';
+
+export const LOGS_EXPORTERS = ['otlp', 'console', 'none'] as const;
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+
+export interface TelemetryConfig {
+  /** Resource defaults; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override them. */
+  resourceDefaults: Record<string, string>;
+  logsExporter: (typeof LOGS_EXPORTERS)[number];
+  otlpLogsProtocol: (typeof OTLP_PROTOCOLS)[number];
+  /** Instrumentations switched on when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set. */
+  defaultInstrumentations: string;
+  batch: {
+    maxQueueSize: number;
+    maxExportBatchSize: number;
+    scheduledDelayMillis: number;
+    exportTimeoutMillis: number;
+  };
+}
+
+export function readTelemetryConfig(
+  env: NodeJS.ProcessEnv,
+  service: { name: string; version: string },
+): TelemetryConfig {
+  const maxQueueSize = readInteger(env, 'OTEL_BLRP_MAX_QUEUE_SIZE', 8192, { min: 1 });
+  return {
+    resourceDefaults: {
+      'service.name': service.name,
+      'service.version': service.version,
+      'deployment.environment.name': 'development',
+    },
+    logsExporter: readChoice(env, 'OTEL_LOGS_EXPORTER', LOGS_EXPORTERS, 'otlp'),
+    otlpLogsProtocol: readChoice(
+      env,
+      'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL',
+      OTLP_PROTOCOLS,
+      readChoice(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf'),
+    ),
+    defaultInstrumentations: 'http,koa,kafkajs,runtime-node',
+    batch: {
+      maxQueueSize,
+      maxExportBatchSize: readInteger(env, 'OTEL_BLRP_MAX_EXPORT_BATCH_SIZE', 512, {
+        min: 1,
+        max: maxQueueSize,
+      }),
+      scheduledDelayMillis: readInteger(env, 'OTEL_BLRP_SCHEDULE_DELAY', 1000, { min: 0 }),
+      exportTimeoutMillis: readInteger(env, 'OTEL_BLRP_EXPORT_TIMEOUT', 30000, { min: 1 }),
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Starts the OpenTelemetry Node SDK: resource, instrumentations, the Prometheus exporter (served
+ * by the API on its own port) and the log pipeline (batch processor -> OTLP/HTTP).
+ *
+ * The MeterProvider is built here rather than by NodeSDK so that the SDK's own self-observability
+ * metrics (exported / failed / dropped log records, queue size) can be wired into the log
+ * processor and exporter, which need a meter provider when they are constructed.
+ */
+import { metrics } from '@opentelemetry/api';
+import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import {
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
+import {
+  BatchLogRecordProcessor,
+  ConsoleLogRecordExporter,
+  type LogRecordExporter,
+  type LogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
+import type { TelemetryConfig } from './config.ts';
+
+export interface TelemetryOverrides {
+  /** Replaces the configured log pipeline, e.g. with an in-memory exporter in tests. */
+  logRecordProcessors?: LogRecordProcessor[];
+}
+
+export interface Telemetry {
+  /** Renders the Prometheus text exposition for GET /metrics. */
+  readonly prometheus: PrometheusExporter;
+  /** Flushes pending telemetry; resolves after at most `timeoutMs`. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+let active: Telemetry | undefined;
+
+/** The running telemetry, if the process was started with it. */
+export function activeTelemetry(): Telemetry | undefined {
+  return active;
+}
+
+export async function startTelemetry(
+  config: TelemetryConfig,
+  overrides: TelemetryOverrides = {},
+): Promise<Telemetry> {
+  if (active) return active;
+
+  const resource = resourceFromAttributes(config.resourceDefaults).merge(
+    detectResources({
+      detectors: [
+        envDetector,
+        hostDetector,
+        osDetector,
+        processDetector,
+        serviceInstanceIdDetector,
+      ],
+    }),
+  );
+  // host.id is read asynchronously; exporters must not see the resource before it settles.
+  await resource.waitForAsyncAttributes?.();
+
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
+  // Instrumentations take their meter from the global provider when they are constructed.
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  process.env['OTEL_NODE_ENABLED_INSTRUMENTATIONS'] ??= config.defaultInstrumentations;
+  const instrumentations = getNodeAutoInstrumentations({
+    '@opentelemetry/instrumentation-http': {
+      // Scrapes and health probes would otherwise dominate the request histogram's traffic.
+      ignoreIncomingRequestHook: (request) => request.url === '/metrics',
+    },
+  });
+
+  const sdk = new NodeSDK({
+    resource,
+    autoDetectResources: false,
+    metricReaders: [],
+    logRecordProcessors:
+      overrides.logRecordProcessors ?? createLogRecordProcessors(config, meterProvider),
+    // Spans exist to give every log record a trace id; they are exported only when the user
+    // asks for it with OTEL_TRACES_EXPORTER.
+    ...(process.env['OTEL_TRACES_EXPORTER'] ? {} : { spanProcessors: [new NoopSpanProcessor()] }),
+    instrumentations,
+  });
+  sdk.start();
+
+  active = {
+    prometheus,
+    shutdown: async (timeoutMs = 5000) => {
+      const flushed = Promise.all([sdk.shutdown(), meterProvider.shutdown()]).then(() => undefined);
+      await Promise.race([
+        flushed,
+        new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+      ]);
+    },
+  };
+  return active;
+}
+
+function createLogRecordProcessors(
+  config: TelemetryConfig,
+  meterProvider: MeterProvider,
+): LogRecordProcessor[] {
+  const exporter = createLogRecordExporter(config, meterProvider);
+  if (!exporter) return [];
+  return [
+    new BatchLogRecordProcessor({
+      exporter,
+      ...config.batch,
+      selfObsMeterProvider: meterProvider,
+    }),
+  ];
+}
+
+function createLogRecordExporter(
+  config: TelemetryConfig,
+  meterProvider: MeterProvider,
+): LogRecordExporter | undefined {
+  switch (config.logsExporter) {
+    case 'none':
+      return undefined;
+    case 'console':
+      return new ConsoleLogRecordExporter();
+    case 'otlp':
+      return config.otlpLogsProtocol === 'http/json'
+        ? new OTLPJsonLogExporter({ selfObsMeterProvider: meterProvider })
+        : new OTLPProtoLogExporter({ selfObsMeterProvider: meterProvider });
+  }
+}

@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { once } from 'node:events';
+import { expect } from 'chai';
+
+/** Starts the real entry point (with telemetry) and resolves with its port once it listens. */
+async function startProcess(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
+    {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OTEL_LOGS_EXPORTER: 'none' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  // Read stdout with a listener for the whole life of the child: leaving a for-await loop early
+  // would close the pipe, and the child's next log line would die with EPIPE.
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk) => {
+      output += String(chunk);
+      const listening = /"port":(\d+)/.exec(output);
+      if (listening?.[1]) resolve({ child, port: Number(listening[1]) });
+    });
+    child.on('exit', () => reject(new Error(`the API exited before listening: ${output}`)));
+  });
+}
+
+describe('graceful shutdown', () => {
+  it('finishes in-flight requests after SIGTERM and exits 0', async function () {
+    this.timeout(30_000);
+    const { child, port } = await startProcess();
+    const exited = once(child, 'exit');
+
+    // An upload that is still arriving when the signal comes.
+    const body = JSON.stringify({ username: 'late_user', email: 'late@example.com' });
+    const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/users',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += String(chunk)));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      req.on('socket', (socket) =>
+        socket.on('connect', () => {
+          // Give the server the headers, then signal, then finish the body.
+          setTimeout(() => {
+            child.kill('SIGTERM');
+            setTimeout(() => req.end(body.slice(10)), 300);
+          }, 200);
+        }),
+      );
+    });
+
+    const result = await response;
+    expect(result.status).to.equal(201);
+    expect(JSON.parse(result.text)).to.include({ username: 'late_user' });
+    const [code] = await exited;
+    expect(code).to.equal(0);
+  });
+});

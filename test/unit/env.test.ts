@@ -1,0 +1,36 @@
+import { expect } from 'chai';
+import { readApiConfig } from '../../src/api/config.ts';
+import { ConfigError } from '../../src/shared/env.ts';
+import { readTelemetryConfig } from '../../src/telemetry/config.ts';
+import { RateLimitedDiagLogger } from '../../src/telemetry/diagnostics.ts';
+
+describe('configuration', () => {
+  it('uses the documented defaults', () => {
+    expect(readApiConfig({})).to.include({
+      port: 8000,
+      bodyLimitBytes: 65536,
+      storeCapacity: 100000,
+    });
+  });
+
+  it('refuses bad values with a message naming the variable', () => {
+    expect(() => readApiConfig({ PORT: 'eighty' })).to.throw(
+      ConfigError,
+      /PORT must be an integer/,
+    );
+    expect(() => readApiConfig({ PORT: '70000' })).to.throw(ConfigError, /PORT must be between/);
+    expect(() =>
+      readTelemetryConfig({ OTEL_LOGS_EXPORTER: 'carrier-pigeon' }, { name: 's', version: '1' }),
+    ).to.throw(ConfigError, /OTEL_LOGS_EXPORTER must be one of otlp, console, none/);
+  });
+});
+
+describe('RateLimitedDiagLogger', () => {
+  it('writes at most one line per interval and counts the rest', () => {
+    const lines: string[] = [];
+    const logger = new RateLimitedDiagLogger(60_000, (line) => lines.push(line));
+    for (let index = 0; index < 5; index += 1)
+      logger.error('export failed', new Error('ECONNREFUSED'));
+    expect(lines).to.deep.equal(['otel error: export failed ECONNREFUSED']);
+  });
+});
