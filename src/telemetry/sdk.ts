@@ -11,6 +11,7 @@ import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentation
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { KoaLayerType } from '@opentelemetry/instrumentation-koa';
 import {
   detectResources,
   envDetector,
@@ -81,6 +82,9 @@ export async function startTelemetry(
       // Scrapes and health probes would otherwise dominate the request histogram's traffic.
       ignoreIncomingRequestHook: (request) => request.url === '/metrics',
     },
+    // One span per plain middleware would multiply the per-request cost for no insight; the
+    // router layer still gets its span and still reports the matched route.
+    '@opentelemetry/instrumentation-koa': { ignoreLayersType: [KoaLayerType.MIDDLEWARE] },
   });
 
   const sdk = new NodeSDK({

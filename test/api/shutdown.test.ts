@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { once } from 'node:events';
 import { expect } from 'chai';
+import { waitForOutput } from '../support/process-output.ts';
 
 /** Starts the real entry point (with telemetry) and resolves with its port once it listens. */
 async function startProcess(): Promise<{ child: ChildProcess; port: number }> {
@@ -13,17 +14,8 @@ async function startProcess(): Promise<{ child: ChildProcess; port: number }> {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  // Read stdout with a listener for the whole life of the child: leaving a for-await loop early
-  // would close the pipe, and the child's next log line would die with EPIPE.
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk) => {
-      output += String(chunk);
-      const listening = /"port":(\d+)/.exec(output);
-      if (listening?.[1]) resolve({ child, port: Number(listening[1]) });
-    });
-    child.on('exit', () => reject(new Error(`the API exited before listening: ${output}`)));
-  });
+  const [, port] = await waitForOutput(child, /"port":(\d+)/);
+  return { child, port: Number(port) };
 }
 
 describe('graceful shutdown', () => {

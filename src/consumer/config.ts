@@ -1,0 +1,72 @@
+/** The log consumer's settings, read once at start-up and validated with clear messages. */
+import { ConfigError, readChoice, readInteger, readString } from '../shared/env.ts';
+
+export interface ConsumerConfig {
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  /** Topics matching this are consumed, including ones created after start-up. */
+  topicPattern: RegExp;
+  dlqTopic: string;
+  /** Loki's push endpoint (or that of anything speaking its push API, e.g. VictoriaLogs). */
+  lokiPushUrl: string;
+  /** Sent as X-Scope-OrgID when set (multi-tenant Loki). */
+  lokiTenant: string | undefined;
+  pushFormat: 'protobuf' | 'json';
+  /** How Kafka message values are decoded; `auto` sniffs JSON by its first byte. */
+  messageEncoding: 'auto' | 'otlp_proto' | 'otlp_json';
+  batch: { maxEntries: number; maxBytes: number; maxWaitMs: number };
+  retry: { initialDelayMs: number; maxDelayMs: number };
+  pushTimeoutMs: number;
+  /** How often the topic list is checked for new topics matching the pattern. */
+  topicRefreshMs: number;
+  metricsHost: string;
+  metricsPort: number;
+}
+
+export function readConsumerConfig(env: NodeJS.ProcessEnv): ConsumerConfig {
+  const brokers = readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+  for (const broker of brokers) {
+    if (!/^[\w.-]+:\d+$/.test(broker)) {
+      throw new ConfigError(`KAFKA_BROKERS must be host:port[,host:port...], got "${broker}"`);
+    }
+  }
+  const lokiPushUrl = readString(env, 'LOKI_PUSH_URL', 'http://127.0.0.1:3100/loki/api/v1/push');
+  if (!/^https?:\/\/[^/]+/.test(lokiPushUrl)) {
+    throw new ConfigError(`LOKI_PUSH_URL must be an http(s) URL, got "${lokiPushUrl}"`);
+  }
+  const initialDelayMs = readInteger(env, 'RETRY_INITIAL_DELAY_MS', 200, { min: 1 });
+  return {
+    brokers,
+    clientId: readString(env, 'KAFKA_CLIENT_ID', 'log-consumer'),
+    groupId: readString(env, 'CONSUMER_GROUP', 'loki-shipper'),
+    topicPattern: new RegExp(readString(env, 'TOPIC_PATTERN', '^api-logs-(?!dlq$).+')),
+    dlqTopic: readString(env, 'DLQ_TOPIC', 'api-logs-dlq'),
+    lokiPushUrl,
+    lokiTenant: env['LOKI_TENANT']?.trim() || undefined,
+    pushFormat: readChoice(env, 'LOKI_PUSH_FORMAT', ['protobuf', 'json'], 'protobuf'),
+    messageEncoding: readChoice(
+      env,
+      'MESSAGE_ENCODING',
+      ['auto', 'otlp_proto', 'otlp_json'],
+      'auto',
+    ),
+    batch: {
+      maxEntries: readInteger(env, 'BATCH_MAX_ENTRIES', 1000, { min: 1 }),
+      // Loki's default grpc_server_max_recv_msg_size is 4 MiB; stay well under it.
+      maxBytes: readInteger(env, 'BATCH_MAX_BYTES', 1024 * 1024, { min: 1024 }),
+      maxWaitMs: readInteger(env, 'BATCH_MAX_WAIT_MS', 1000, { min: 1 }),
+    },
+    retry: {
+      initialDelayMs,
+      maxDelayMs: readInteger(env, 'RETRY_MAX_DELAY_MS', 30_000, { min: initialDelayMs }),
+    },
+    pushTimeoutMs: readInteger(env, 'PUSH_TIMEOUT_MS', 10_000, { min: 1 }),
+    topicRefreshMs: readInteger(env, 'TOPIC_REFRESH_MS', 30_000, { min: 100 }),
+    metricsHost: readString(env, 'METRICS_HOST', '0.0.0.0'),
+    metricsPort: readInteger(env, 'METRICS_PORT', 9469, { min: 0, max: 65535 }),
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * Maps OTLP log records to Loki entries.
+ *
+ * - Stream labels stay few and low-cardinality (each label combination is a Loki stream):
+ *   service_name, log_type (from the topic), level and deployment_environment.
+ * - The line is one JSON object (the body as `msg`, plus the record's attributes, keys with
+ *   dots turned into underscores) so that LogQL's `| json` extracts every field.
+ * - Identifiers unique per record (trace_id, span_id, request_id) travel as structured
+ *   metadata: filterable in LogQL without parsing, and never a label.
+ */
+import type { LokiEntry } from '../shared/loki-push.ts';
+import type { AttributeValue, DecodedLogRecord, DecodedResourceLogs } from '../shared/otlp-logs.ts';
+
+export interface MappedEntry {
+  labels: Record<string, string>;
+  entry: LokiEntry;
+}
+
+/** Attributes moved out of the line into structured metadata. */
+const METADATA_ATTRIBUTES: Record<string, string> = {
+  'request.id': 'request_id',
+};
+
+/** Attributes already expressed as labels, or routing details with no value in the line. */
+const DROPPED_ATTRIBUTES = new Set(['log.type', 'kafka.topic']);
+
+const LEVELS: [minimumSeverity: number, level: string][] = [
+  [21, 'fatal'],
+  [17, 'error'],
+  [13, 'warn'],
+  [9, 'info'],
+  [5, 'debug'],
+  [1, 'trace'],
+];
+
+/** OTel severity numbers to Loki's level names; text wins only when no number is set. */
+export function levelOf(record: Pick<DecodedLogRecord, 'severityNumber' | 'severityText'>): string {
+  for (const [minimum, level] of LEVELS) {
+    if (record.severityNumber >= minimum) return level;
+  }
+  const text = record.severityText.toLowerCase();
+  return LEVELS.some(([, level]) => level === text) ? text : 'unknown';
+}
+
+function asString(value: AttributeValue | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(toJson(value));
+}
+
+function toJson(value: AttributeValue): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toJson(item)]));
+  }
+  return value;
+}
+
+function timestampOf(record: DecodedLogRecord, nowNs: bigint): bigint {
+  if (record.timeUnixNano > 0n) return record.timeUnixNano;
+  if (record.observedTimeUnixNano > 0n) return record.observedTimeUnixNano;
+  return nowNs;
+}
+
+export function mapResourceLogs(
+  resourceLogs: DecodedResourceLogs[],
+  logType: string,
+  nowNs: bigint,
+): MappedEntry[] {
+  const mapped: MappedEntry[] = [];
+  for (const { resource, scopes } of resourceLogs) {
+    const serviceName = asString(resource['service.name']) ?? 'unknown_service';
+    const environment = asString(resource['deployment.environment.name']) ?? 'unknown';
+    for (const scope of scopes) {
+      for (const record of scope.records) {
+        const line: Record<string, unknown> = { msg: toJson(record.body) };
+        const structuredMetadata: Record<string, string> = {};
+        if (record.traceId) structuredMetadata['trace_id'] = record.traceId;
+        if (record.spanId) structuredMetadata['span_id'] = record.spanId;
+        if (record.eventName) line['event_name'] = record.eventName;
+        for (const [key, value] of Object.entries(record.attributes)) {
+          if (DROPPED_ATTRIBUTES.has(key)) continue;
+          const metadataName = METADATA_ATTRIBUTES[key];
+          if (metadataName) {
+            const text = asString(value);
+            if (text !== undefined) structuredMetadata[metadataName] = text;
+          }
+          line[key.replaceAll('.', '_')] = toJson(value);
+        }
+        const level = levelOf(record);
+        mapped.push({
+          labels: {
+            service_name: serviceName,
+            log_type: logType,
+            level,
+            deployment_environment: environment,
+          },
+          entry: {
+            timestampNs: timestampOf(record, nowNs),
+            line: JSON.stringify(line),
+            structuredMetadata,
+          },
+        });
+      }
+    }
+  }
+  return mapped;
+}
