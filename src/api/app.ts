@@ -67,7 +67,7 @@ export function createApp(config: ApiConfig, version: string): App {
     },
     bodyLimitBytes,
   });
-  mountSystem(router, { shop, version });
+  mountSystem(router, { shop, version, faultRoutes: config.faultRoutes });
   mountDocs(router, { version });
 
   const koa = new Koa<RequestState>({ proxy: false });

@@ -1,5 +1,5 @@
 /** The API's own settings, read once at start-up and validated with clear messages. */
-import { readInteger, readString } from '../shared/env.ts';
+import { readBoolean, readInteger, readString } from '../shared/env.ts';
 
 export interface ApiConfig {
   host: string;
@@ -11,6 +11,8 @@ export interface ApiConfig {
   lowStockThreshold: number;
   /** How long SIGTERM waits for in-flight requests before closing their connections. */
   shutdownGraceMs: number;
+  /** Serves GET /faults/error (always 500) so demos and tests can produce server errors. */
+  faultRoutes: boolean;
 }
 
 export function readApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
@@ -21,5 +23,6 @@ export function readApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     storeCapacity: readInteger(env, 'STORE_CAPACITY', 100_000, { min: 1 }),
     lowStockThreshold: readInteger(env, 'LOW_STOCK_THRESHOLD', 10, { min: 0 }),
     shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
+    faultRoutes: readBoolean(env, 'FAULT_ROUTES', false),
   };
 }

@@ -3,9 +3,10 @@
  * read their own OTEL_EXPORTER_OTLP_* settings); this module adds the project's defaults and
  * validates the values that it interprets itself.
  */
-import { readChoice, readInteger } from '../shared/env.ts';
+import { readChoice, readInteger, readString } from '../shared/env.ts';
 
-export const LOGS_EXPORTERS = ['otlp', 'console', 'none'] as const;
+export const LOGS_EXPORTERS = ['otlp', 'kafka', 'console', 'none'] as const;
+export const KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json'] as const;
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 
 export interface TelemetryConfig {
@@ -13,6 +14,8 @@ export interface TelemetryConfig {
   resourceDefaults: Record<string, string>;
   logsExporter: (typeof LOGS_EXPORTERS)[number];
   otlpLogsProtocol: (typeof OTLP_PROTOCOLS)[number];
+  /** For OTEL_LOGS_EXPORTER=kafka: the direct path to Kafka, without a Collector. */
+  kafka: { brokers: string[]; encoding: (typeof KAFKA_ENCODINGS)[number] };
   /** Instrumentations switched on when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set. */
   defaultInstrumentations: string;
   batch: {
@@ -41,6 +44,13 @@ export function readTelemetryConfig(
       OTLP_PROTOCOLS,
       readChoice(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf'),
     ),
+    kafka: {
+      brokers: readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
+        .split(',')
+        .map((broker) => broker.trim())
+        .filter(Boolean),
+      encoding: readChoice(env, 'KAFKA_LOGS_ENCODING', KAFKA_ENCODINGS, 'otlp_proto'),
+    },
     defaultInstrumentations: 'http,koa,kafkajs,runtime-node',
     batch: {
       maxQueueSize,

@@ -31,6 +31,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.ts';
+import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
 
 export interface TelemetryOverrides {
   /** Replaces the configured log pipeline, e.g. with an in-memory exporter in tests. */
@@ -137,6 +138,8 @@ function createLogRecordExporter(
       return undefined;
     case 'console':
       return new ConsoleLogRecordExporter();
+    case 'kafka':
+      return new KafkaLogRecordExporter(config.kafka);
     case 'otlp':
       return config.otlpLogsProtocol === 'http/json'
         ? new OTLPJsonLogExporter({ selfObsMeterProvider: meterProvider })

@@ -99,3 +99,18 @@ describe('error responses', () => {
     expect(forged.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe('fault injection route', () => {
+  it('is absent by default and answers 500 when FAULT_ROUTES is on', async () => {
+    const plain = await startApi();
+    const faulty = await startApi({ faultRoutes: true });
+    try {
+      expect((await fetch(`${plain.baseUrl}/faults/error`)).status).to.equal(404);
+      const response = await fetch(`${faulty.baseUrl}/faults/error`);
+      expect(response.status).to.equal(500);
+      expect((await response.json()).error.code).to.equal('internal_error');
+    } finally {
+      await Promise.all([plain.close(), faulty.close()]);
+    }
+  });
+});

@@ -21,7 +21,7 @@ describe('configuration', () => {
     expect(() => readApiConfig({ PORT: '70000' })).to.throw(ConfigError, /PORT must be between/);
     expect(() =>
       readTelemetryConfig({ OTEL_LOGS_EXPORTER: 'carrier-pigeon' }, { name: 's', version: '1' }),
-    ).to.throw(ConfigError, /OTEL_LOGS_EXPORTER must be one of otlp, console, none/);
+    ).to.throw(ConfigError, /OTEL_LOGS_EXPORTER must be one of otlp, kafka, console, none/);
   });
 });
 

@@ -6,9 +6,14 @@ import { ApiError } from '../errors.ts';
 export interface SystemRoutes {
   shop: Shop;
   version: string;
+  faultRoutes: boolean;
 }
 
-export function mountSystem(router: Router, { shop, version }: SystemRoutes): void {
+export class InjectedFault extends Error {
+  override name = 'InjectedFault';
+}
+
+export function mountSystem(router: Router, { shop, version, faultRoutes }: SystemRoutes): void {
   const startedAt = performance.now();
 
   router.get('/health', (ctx) => {
@@ -22,6 +27,12 @@ export function mountSystem(router: Router, { shop, version }: SystemRoutes): vo
   router.get('/analytics', (ctx) => {
     ctx.body = shop.analytics();
   });
+
+  if (faultRoutes) {
+    router.get('/faults/error', () => {
+      throw new InjectedFault('fault injected by GET /faults/error');
+    });
+  }
 
   // Served by the SDK's Prometheus exporter on the API's own port instead of a second one.
   router.get('/metrics', (ctx) => {
