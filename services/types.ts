@@ -1,0 +1,43 @@
+import type { ServicesConfig } from './config.ts';
+import type { Logger } from './progress.ts';
+
+export const SERVICE_NAMES = ['kafka', 'collector', 'victorialogs', 'prometheus'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export function isServiceName(value: string): value is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(value);
+}
+
+export interface Context {
+  config: ServicesConfig;
+  log: Logger;
+}
+
+export interface RunPaths {
+  /** .cache/run/<service>: everything of one service for the current run. */
+  dir: string;
+  pidFile: string;
+  logFile: string;
+  /** Deleted by `down` unless data is kept. */
+  dataDir: string;
+}
+
+export interface LaunchSpec {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ServiceDefinition {
+  name: ServiceName;
+  /** Ports it binds, with the env var that moves each; checked before starting. */
+  ports(ctx: Context): { port: number; env: string }[];
+  /** Human-readable addresses printed by `up` and `status`. */
+  listens(ctx: Context): string;
+  installed(ctx: Context): boolean;
+  /** Writes config files and initialises storage; must be idempotent (restarts keep data). */
+  prepare(ctx: Context, paths: RunPaths): Promise<void>;
+  launch(ctx: Context, paths: RunPaths): LaunchSpec;
+  healthy(ctx: Context): Promise<boolean>;
+  startTimeoutMs: number;
+}

@@ -1,0 +1,199 @@
+/**
+ * Runs the project's own processes (API, log consumer) against the native services, and reads
+ * back what reached the log store. Used by the end-to-end pipeline tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { waitForOutput } from '../support/process-output.ts';
+import { endpoint, poll } from './support.ts';
+
+export interface RunningProcess {
+  child: ChildProcess;
+  url: string;
+  /** Stops the process with `signal` and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+async function startProcess(args: string[], env: Record<string, string>): Promise<RunningProcess> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [, port] = await waitForOutput(child, /"port":(\d+)/);
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** The API, exporting its logs over OTLP to the Collector, or straight to Kafka. */
+export function startApi(path: 'collector' | 'kafka', env: Record<string, string> = {}) {
+  return startProcess(['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    FAULT_ROUTES: 'true',
+    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
+    OTEL_LOGS_EXPORTER: path === 'collector' ? 'otlp' : 'kafka',
+    KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
+    OTEL_BLRP_SCHEDULE_DELAY: '200',
+    ...env,
+  });
+}
+
+export const CONSUMER_BATCH_MAX_ENTRIES = 100;
+
+export function startConsumer(env: Record<string, string> = {}) {
+  return startProcess(['src/consumer/main.ts'], {
+    KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
+    LOKI_PUSH_URL: endpoint.lokiPush,
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    TOPIC_REFRESH_MS: '1000',
+    BATCH_MAX_WAIT_MS: '200',
+    BATCH_MAX_ENTRIES: String(CONSUMER_BATCH_MAX_ENTRIES),
+    RETRY_INITIAL_DELAY_MS: '100',
+    RETRY_MAX_DELAY_MS: '1000',
+    ...env,
+  });
+}
+
+export type Row = Record<string, string>;
+
+export async function logsql(query: string, limit = 10_000): Promise<Row[]> {
+  const response = await fetch(endpoint.logsQuery, {
+    method: 'POST',
+    body: new URLSearchParams({ query, limit: String(limit) }),
+  });
+  if (!response.ok) throw new Error(`LogsQL ${response.status}: ${await response.text()}`);
+  return (await response.text())
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as Row);
+}
+
+export interface Counts {
+  total: number;
+  distinct: number;
+}
+
+/** How many records of a log type carry a request id starting with `token`. */
+export async function countRecords(logType: string, token: string): Promise<Counts> {
+  const [row] = await logsql(
+    `{log_type="${logType}"} request_id:~"^${token}-" | stats count() total, count_uniq(request_id) distinct`,
+  );
+  return { total: Number(row?.['total'] ?? 0), distinct: Number(row?.['distinct'] ?? 0) };
+}
+
+/** Polls until `distinct` records of the type arrived; returns the final counts. */
+export async function waitForRecords(
+  logType: string,
+  token: string,
+  expected: number,
+  timeoutMs = 90_000,
+): Promise<Counts> {
+  let last: Counts = { total: 0, distinct: 0 };
+  try {
+    return await poll(
+      async () => {
+        last = await countRecords(logType, token);
+        return last.distinct >= expected ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  } catch {
+    throw new Error(
+      `only ${last.distinct} of ${expected} ${logType} records arrived (${last.total} rows)`,
+    );
+  }
+}
+
+export interface TrafficResult {
+  requests: number;
+  byStatus: Map<number, number>;
+}
+
+/**
+ * Sends `count` requests across every endpoint, each tagged with X-Request-Id `<token>-<n>`.
+ * Roughly one in ten is a 4xx and one in twenty a 5xx.
+ */
+export async function sendTraffic(
+  apiUrl: string,
+  token: string,
+  count: number,
+  { start = 0, pauseMs = 0 } = {},
+): Promise<TrafficResult> {
+  const byStatus = new Map<number, number>();
+  const json = { 'content-type': 'application/json' };
+  for (let index = start; index < start + count; index += 1) {
+    const headers = { 'x-request-id': `${token}-${index}` };
+    const unique = `${token}_${index}`
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_')
+      .slice(-32);
+    const plans: [string, RequestInit][] = [
+      [
+        '/users',
+        {
+          method: 'POST',
+          headers: { ...headers, ...json },
+          body: JSON.stringify({ username: unique, email: 'e2e@example.com' }),
+        },
+      ],
+      [
+        '/products',
+        {
+          method: 'POST',
+          headers: { ...headers, ...json },
+          body: JSON.stringify({ name: 'E2E', price: 3.5, stock: 100000 }),
+        },
+      ],
+      [
+        '/orders',
+        {
+          method: 'POST',
+          headers: { ...headers, ...json },
+          body: JSON.stringify({ userId: 1, items: [{ productId: 1, quantity: 1 }] }),
+        },
+      ],
+      ['/users?limit=5', { headers }],
+      ['/products/1', { headers }],
+      ['/orders?limit=5', { headers }],
+      ['/health', { headers }],
+      ['/analytics', { headers }],
+      ['/users/999999', { headers }],
+      ['/users', { method: 'POST', headers: { ...headers, ...json }, body: '{"username": "x"' }],
+      ['/faults/error', { headers }],
+      ['/no/such/route', { headers }],
+    ];
+    const [path, init] = plans[index % plans.length] ?? ['/health', { headers }];
+    const response = await fetch(`${apiUrl}${path}`, init);
+    await response.body?.cancel();
+    byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+  return { requests: count, byStatus };
+}
+
+export function countServerErrors(result: TrafficResult): number {
+  let errors = 0;
+  for (const [status, count] of result.byStatus) if (status >= 500) errors += count;
+  return errors;
+}
+
+/** Reads one metric's summed value from a Prometheus text exposition. */
+export async function metricValue(metricsUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      sum += Number(line.split(' ').at(-1));
+  }
+  return sum;
+}
