@@ -4,7 +4,7 @@ import { installServices } from './install.ts';
 import { describeServices, serviceStatus, startServices, stopServices } from './lifecycle.ts';
 import { defaultLogger } from './progress.ts';
 import type { Context } from './types.ts';
-import { quietKafkajsTimerWarning } from './warnings.ts';
+import { quietKafkajsTimerWarning } from '../src/shared/kafkajs-warnings.ts';
 
 quietKafkajsTimerWarning();
 

@@ -41,7 +41,7 @@ export { ConfigError, describeServices, endpointsOf, loadConfig, runPaths };
 export { SERVICE_NAMES, isServiceName } from './types.ts';
 export { kafkaClient, ensureTopics } from './kafka.ts';
 export { poll, httpOk } from './http.ts';
-export { quietKafkajsTimerWarning } from './warnings.ts';
+export { quietKafkajsTimerWarning } from '../src/shared/kafkajs-warnings.ts';
 
 export function createContext(log: Logger = defaultLogger, env = process.env): Context {
   return { config: loadConfig(env), log };

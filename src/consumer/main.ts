@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exitOnConfigError } from '../shared/env.ts';
+import { quietKafkajsTimerWarning } from '../shared/kafkajs-warnings.ts';
 import { SERVICE } from '../telemetry/service.ts';
 import { readConsumerConfig, type ConsumerConfig } from './config.ts';
 import { createConsumerMetrics } from './metrics.ts';
@@ -19,6 +20,8 @@ try {
 } catch (error) {
   exitOnConfigError(error);
 }
+
+quietKafkajsTimerWarning();
 
 const metrics = createConsumerMetrics('log-consumer', SERVICE.version);
 const shipper = new LogShipper(config, metrics, {

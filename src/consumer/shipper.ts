@@ -9,6 +9,7 @@
 import {
   Kafka,
   logLevel,
+  Partitioners,
   type Admin,
   type Consumer,
   type EachBatchPayload,
@@ -84,7 +85,11 @@ export class LogShipper {
       // sent between retries).
       sessionTimeout: 30_000,
     });
-    this.#producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.#producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.#admin = kafka.admin();
     this.#loki = new LokiClient({
       pushUrl: config.lokiPushUrl,
@@ -203,8 +208,15 @@ export class LogShipper {
       if (entries.length > 0) await this.#push(topic, chunk, entries, deadLetters);
       if (deadLetters.length > 0) await this.#deadLetter(topic, batch.partition, deadLetters);
       const last = chunk.at(-1);
-      if (last) resolveOffset(last.message.offset);
-      await commitOffsetsIfNecessary();
+      if (last) {
+        resolveOffset(last.message.offset);
+        // With autoCommit off, commitOffsetsIfNecessary() without arguments never commits; the
+        // committed offset is the next one to read.
+        const next = (BigInt(last.message.offset) + 1n).toString();
+        await commitOffsetsIfNecessary({
+          topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],
+        });
+      }
       await heartbeat();
       chunk = [];
       chunkEntries = 0;

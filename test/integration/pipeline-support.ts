@@ -49,8 +49,9 @@ export function startApi(path: 'collector' | 'kafka', env: Record<string, string
 
 export const CONSUMER_BATCH_MAX_ENTRIES = 100;
 
-export function startConsumer(env: Record<string, string> = {}) {
-  return startProcess(['src/consumer/main.ts'], {
+/** The log consumer; resolves once it has joined the consumer group (its /health is 200). */
+export async function startConsumer(env: Record<string, string> = {}): Promise<RunningProcess> {
+  const consumer = await startProcess(['src/consumer/main.ts'], {
     KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
     LOKI_PUSH_URL: endpoint.lokiPush,
     METRICS_HOST: '127.0.0.1',
@@ -62,6 +63,10 @@ export function startConsumer(env: Record<string, string> = {}) {
     RETRY_MAX_DELAY_MS: '1000',
     ...env,
   });
+  await poll(async () => ((await fetch(`${consumer.url}/health`)).ok ? true : undefined), {
+    timeoutMs: 90_000,
+  });
+  return consumer;
 }
 
 export type Row = Record<string, string>;
