@@ -172,3 +172,50 @@ export function decodeExportLogsServiceRequest(buffer: Uint8Array): DecodedResou
     })),
   }));
 }
+
+/** One log record to encode; ids are hex strings, attributes plain strings or numbers. */
+export interface LogRecordToEncode {
+  timeUnixNano: bigint;
+  severityNumber: number;
+  severityText: string;
+  body: string;
+  attributes: Record<string, string | number>;
+  traceId?: string;
+}
+
+/** Encodes one resource's records as an ExportLogsServiceRequest (what otlp_proto carries). */
+export function encodeExportLogsServiceRequest(
+  resource: Record<string, string>,
+  records: LogRecordToEncode[],
+): Uint8Array {
+  const keyValue = (key: string, value: string | number) => ({
+    key,
+    value:
+      typeof value === 'string'
+        ? { string_value: value }
+        : Number.isInteger(value)
+          ? { int_value: value }
+          : { double_value: value },
+  });
+  const message = ExportLogsServiceRequest.fromObject({
+    resource_logs: [
+      {
+        resource: { attributes: Object.entries(resource).map(([key, value]) => keyValue(key, value)) },
+        scope_logs: [
+          {
+            scope: { name: 'bench' },
+            log_records: records.map((record) => ({
+              time_unix_nano: record.timeUnixNano.toString(),
+              severity_number: record.severityNumber,
+              severity_text: record.severityText,
+              body: { string_value: record.body },
+              attributes: Object.entries(record.attributes).map(([key, value]) => keyValue(key, value)),
+              ...(record.traceId && { trace_id: Buffer.from(record.traceId, 'hex') }),
+            })),
+          },
+        ],
+      },
+    ],
+  });
+  return ExportLogsServiceRequest.encode(message).finish();
+}

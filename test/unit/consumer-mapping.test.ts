@@ -102,3 +102,28 @@ describe('consumer: decoding and mapping', () => {
     expect(() => decodeMessage(Buffer.alloc(0), 'otlp_proto')).to.throw(UndecodableMessage);
   });
 });
+
+describe('OTLP protobuf round trip', () => {
+  it('decodes what encodeExportLogsServiceRequest wrote, as the consumer sees it', async () => {
+    const { encodeExportLogsServiceRequest } = await import('../../src/shared/otlp-logs.ts');
+    const bytes = encodeExportLogsServiceRequest({ 'service.name': 'bench' }, [
+      {
+        timeUnixNano: 1700000000000000001n,
+        severityNumber: 17,
+        severityText: 'ERROR',
+        body: 'boom',
+        attributes: { 'log.type': 'error', 'http.response.status_code': 500, 'request.id': 'r-1' },
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+      },
+    ]);
+    expect(bytes[0]).to.equal(0x0a);
+    const [entry] = mapResourceLogs(decodeMessage(Buffer.from(bytes), 'auto'), 'error', 0n);
+    expect(entry?.labels).to.include({ service_name: 'bench', level: 'error' });
+    expect(entry?.entry.timestampNs).to.equal(1700000000000000001n);
+    expect(entry?.entry.structuredMetadata).to.include({
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
+      request_id: 'r-1',
+    });
+    expect(JSON.parse(entry?.entry.line ?? '{}')).to.include({ msg: 'boom', http_response_status_code: 500 });
+  });
+});

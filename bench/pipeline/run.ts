@@ -1,0 +1,387 @@
+/**
+ * Log pipeline benchmark, everything co-located on this machine with the native services.
+ *
+ * 1. End to end: a sustained rate sweep through the API (OTLP -> Collector -> Kafka -> consumer
+ *    -> log store). For each rate: records landed per second, loss (requests answered minus
+ *    distinct request ids found in the store) and emit-to-queryable latency, measured by probe
+ *    requests sent once a second and polled for in the store.
+ * 2. Consumer alone: a topic pre-filled with `--records` records is drained into the store;
+ *    records/s next to the raw read rate of the same topic by kcat, the ceiling.
+ *
+ *   npm run bench:pipeline                                 # 250..5000/s, 30 s each, 1M records
+ *   npm run bench:pipeline -- --rates 5000 --seconds 300   # the 5-minute sustained run
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import kafkajs from 'kafkajs';
+import {
+  createContext,
+  endpoints,
+  poll,
+  quietKafkajsTimerWarning,
+  serviceStatus,
+  startServices,
+} from '../../services/index.ts';
+import { encodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
+import { waitForOutput } from '../../test/support/process-output.ts';
+
+quietKafkajsTimerWarning();
+const ROOT = join(import.meta.dirname, '..', '..');
+const { values: args } = parseArgs({
+  options: {
+    rates: { type: 'string', default: '250,1000,2500,5000' },
+    seconds: { type: 'string', default: '30' },
+    records: { type: 'string', default: '1000000' },
+    'skip-e2e': { type: 'boolean', default: false },
+    'skip-consumer': { type: 'boolean', default: false },
+  },
+});
+const RATES = args.rates.split(',').map(Number);
+const SECONDS = Number(args.seconds);
+const PREFILL_RECORDS = Number(args.records);
+const RECORDS_PER_MESSAGE = 100;
+
+const ctx = createContext((line) => console.log(`[services] ${line}`));
+const endpoint = endpoints(ctx);
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+}
+
+async function start(args: string[], env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [, port] = await waitForOutput(child, /"port":(\d+)/);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function stop({ child }: Running): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function startConsumer(env: Record<string, string> = {}): Promise<Running> {
+  return start(['src/consumer/main.ts'], {
+    KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
+    LOKI_PUSH_URL: endpoint.lokiPush,
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    TOPIC_REFRESH_MS: '1000',
+    BATCH_MAX_WAIT_MS: '250',
+    ...env,
+  });
+}
+
+async function logsqlCount(query: string): Promise<number> {
+  const response = await fetch(endpoint.logsQuery, {
+    method: 'POST',
+    body: new URLSearchParams({ query: `${query} | stats count() n` }),
+  });
+  const [line] = (await response.text()).split('\n');
+  return Number((JSON.parse(line || '{}') as { n?: string }).n ?? 0);
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+
+interface SweepResult {
+  rate: number;
+  seconds: number;
+  requestsAnswered: number;
+  achievedRequestsPerSecond: number;
+  landed: number;
+  landedPerSecond: number;
+  lost: number;
+  drainSeconds: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  probes: number;
+}
+
+async function sweep(): Promise<SweepResult[]> {
+  const results: SweepResult[] = [];
+  const consumer = await startConsumer();
+  const api = await start(['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
+    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=bench',
+  });
+  try {
+    for (const rate of RATES) {
+      const token = `bench${rate}x${Date.now().toString(36)}`;
+      let sequence = 0;
+      const latencies: number[] = [];
+      let probing = true;
+      // Probes: one request a second, each polled for until it is queryable in the store.
+      const probes = (async () => {
+        for (let probe = 0; probing; probe += 1) {
+          const id = `${token}-probe-${probe}`;
+          const sent = performance.now();
+          await fetch(`${api.url}/health`, { headers: { 'x-request-id': id } });
+          void poll(
+            async () => ((await logsqlCount(`request_id:="${id}"`)) > 0 ? true : undefined),
+            {
+              timeoutMs: 120_000,
+              intervalMs: 50,
+            },
+          ).then(
+            () => latencies.push(performance.now() - sent),
+            () => latencies.push(Number.POSITIVE_INFINITY),
+          );
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      })();
+      log(`e2e ${rate}/s for ${SECONDS}s ...`);
+      const result = await autocannon({
+        url: api.url,
+        connections: Math.min(100, Math.max(10, Math.ceil(rate / 100))),
+        overallRate: rate,
+        duration: SECONDS,
+        requests: [
+          {
+            method: 'GET',
+            path: '/health',
+            setupRequest: (request) => ({
+              ...request,
+              headers: { ...request.headers, 'x-request-id': `${token}-${sequence++}` },
+            }),
+          },
+        ],
+      });
+      probing = false;
+      await probes;
+      const answered = result.requests.total;
+      const drainStarted = performance.now();
+      let landed = 0;
+      try {
+        await poll(
+          async () => {
+            landed = await logsqlCount(`{log_type="access"} request_id:~"^${token}-[0-9]"`);
+            return landed >= answered ? true : undefined;
+          },
+          { timeoutMs: 180_000, intervalMs: 1000 },
+        );
+      } catch {
+        // Reported as loss below.
+      }
+      await poll(async () => (latencies.length >= SECONDS - 1 ? true : undefined), {
+        timeoutMs: 130_000,
+      }).catch(() => undefined);
+      const drainSeconds = (performance.now() - drainStarted) / 1000;
+      const entry: SweepResult = {
+        rate,
+        seconds: SECONDS,
+        requestsAnswered: answered,
+        achievedRequestsPerSecond: answered / SECONDS,
+        landed,
+        landedPerSecond: landed / (SECONDS + drainSeconds),
+        lost: Math.max(0, answered - landed),
+        drainSeconds,
+        latencyP50Ms: percentile(latencies, 50),
+        latencyP99Ms: percentile(latencies, 99),
+        probes: latencies.length,
+      };
+      results.push(entry);
+      log(
+        `e2e ${rate}/s: answered ${answered} (${entry.achievedRequestsPerSecond.toFixed(0)}/s), landed ${landed}, ` +
+          `lost ${entry.lost}, drain ${drainSeconds.toFixed(1)} s, emit-to-queryable p50 ${entry.latencyP50Ms.toFixed(0)} ms ` +
+          `p99 ${entry.latencyP99Ms.toFixed(0)} ms (${entry.probes} probes)`,
+      );
+    }
+  } finally {
+    await stop(api);
+    await stop(consumer);
+  }
+  return results;
+}
+
+interface ConsumerResult {
+  records: number;
+  consumerSeconds: number;
+  consumerRecordsPerSecond: number;
+  landedInStore: number;
+  kcatSeconds: number | undefined;
+  kcatRecordsPerSecond: number | undefined;
+}
+
+function ensureKcat(): boolean {
+  try {
+    execFileSync('kcat', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    log('installing kcat (Debian package) for the raw read ceiling ...');
+    try {
+      execFileSync('apt-get', ['install', '-y', '-qq', 'kcat'], { stdio: 'inherit' });
+      return true;
+    } catch {
+      log('kcat unavailable; the raw read ceiling is skipped');
+      return false;
+    }
+  }
+}
+
+async function consumerAlone(): Promise<ConsumerResult> {
+  const topic = `api-logs-bench${Date.now().toString(36)}`;
+  const kafka = new kafkajs.Kafka({
+    clientId: 'bench',
+    brokers: endpoint.kafkaBrokers,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const messages = Math.ceil(PREFILL_RECORDS / RECORDS_PER_MESSAGE);
+  const now = BigInt(Date.now()) * 1_000_000n;
+  log(`pre-filling ${topic} with ${messages * RECORDS_PER_MESSAGE} records ...`);
+  const prefillStarted = performance.now();
+  for (let sent = 0; sent < messages;) {
+    const batch = [];
+    for (let index = 0; index < 200 && sent < messages; index += 1, sent += 1) {
+      const records = Array.from({ length: RECORDS_PER_MESSAGE }, (_, offset) => ({
+        timeUnixNano: now + BigInt(sent * RECORDS_PER_MESSAGE + offset),
+        severityNumber: 9,
+        severityText: 'INFO',
+        body: 'GET /users/:id 200',
+        attributes: {
+          'log.type': 'access',
+          'http.request.method': 'GET',
+          'http.route': '/users/:id',
+          'http.response.status_code': 200,
+          'request.id': `${topic}-${sent}-${offset}`,
+        },
+      }));
+      batch.push({
+        value: Buffer.from(encodeExportLogsServiceRequest({ 'service.name': 'bench' }, records)),
+      });
+    }
+    await producer.send({ topic, messages: batch, compression: kafkajs.CompressionTypes.GZIP });
+    if (sent % 2000 === 0)
+      log(
+        `  ${sent * RECORDS_PER_MESSAGE} records (${((performance.now() - prefillStarted) / 1000).toFixed(0)} s)`,
+      );
+  }
+  await producer.disconnect();
+  await admin.disconnect();
+  const records = messages * RECORDS_PER_MESSAGE;
+
+  let kcatSeconds: number | undefined;
+  if (ensureKcat()) {
+    const started = performance.now();
+    execFileSync(
+      'kcat',
+      [
+        '-C',
+        '-b',
+        endpoint.kafkaBrokers.join(','),
+        '-t',
+        topic,
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-f',
+        '%o\n',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        maxBuffer: 1024 * 1024 * 1024,
+      },
+    );
+    kcatSeconds = (performance.now() - started) / 1000;
+    log(`kcat read ${messages} messages (${records} records) in ${kcatSeconds.toFixed(1)} s`);
+  }
+
+  log('draining with the consumer ...');
+  const consumer = await startConsumer({
+    CONSUMER_GROUP: `bench-${topic}`,
+    TOPIC_PATTERN: `^${topic}$`,
+    BATCH_MAX_ENTRIES: '5000',
+    BATCH_MAX_BYTES: String(4 * 1024 * 1024 - 65536),
+  });
+  const started = performance.now();
+  let pushed = 0;
+  await poll(
+    async () => {
+      pushed = await metric(consumer.url, 'log_consumer_records_pushed_total');
+      return pushed >= records ? true : undefined;
+    },
+    { timeoutMs: 3_600_000, intervalMs: 500, abort: () => undefined },
+  );
+  const consumerSeconds = (performance.now() - started) / 1000;
+  await stop(consumer);
+  const landedInStore = await logsqlCount(`request_id:~"^${topic}-"`);
+  log(
+    `consumer drained ${records} records in ${consumerSeconds.toFixed(1)} s; ${landedInStore} found in the store`,
+  );
+  return {
+    records,
+    consumerSeconds,
+    consumerRecordsPerSecond: records / consumerSeconds,
+    landedInStore,
+    kcatSeconds,
+    kcatRecordsPerSecond: kcatSeconds ? records / kcatSeconds : undefined,
+  };
+}
+
+async function main(): Promise<void> {
+  if (!(await serviceStatus(ctx)).every((service) => service.healthy)) await startServices(ctx);
+  const e2e = args['skip-e2e'] ? [] : await sweep();
+  const consumer = args['skip-consumer'] ? undefined : await consumerAlone();
+  const report = { date: new Date().toISOString(), node: process.version, cores: 2, e2e, consumer };
+  writeFileSync(join(ROOT, 'bench/results/pipeline.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const rows = e2e.map(
+    (entry) =>
+      `| ${entry.rate} | ${entry.achievedRequestsPerSecond.toFixed(0)} | ${entry.seconds} | ${entry.landed} | ${entry.lost} | ` +
+      `${entry.latencyP50Ms.toFixed(0)} | ${entry.latencyP99Ms.toFixed(0)} | ${entry.drainSeconds.toFixed(1)} |`,
+  );
+  const lines = [
+    '| offered /s | answered /s | seconds | records landed | lost | emit-to-queryable p50 ms | p99 ms | drain after load s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+  ];
+  if (consumer) {
+    lines.push(
+      `Consumer alone: ${consumer.records} records (${RECORDS_PER_MESSAGE} per Kafka message) drained into the store in ` +
+        `${consumer.consumerSeconds.toFixed(1)} s = **${consumer.consumerRecordsPerSecond.toFixed(0)} records/s** ` +
+        `(${consumer.landedInStore} found in the store); kcat raw read of the same topic: ` +
+        `${consumer.kcatRecordsPerSecond ? `${consumer.kcatRecordsPerSecond.toFixed(0)} records/s` : 'not measured'}.`,
+      '',
+    );
+  }
+  lines.push(
+    `${report.date.slice(0, 10)}, ${process.version}, all components on one 2-core machine.`,
+    '',
+  );
+  writeFileSync(join(ROOT, 'bench/results/pipeline.md'), lines.join('\n'));
+  console.log(lines.join('\n'));
+}
+
+await main();
