@@ -336,7 +336,15 @@ async function consumerAlone(): Promise<ConsumerResult> {
   );
   const consumerSeconds = (performance.now() - started) / 1000;
   await stop(consumer);
-  const landedInStore = await logsqlCount(`request_id:~"^${topic}-"`);
+  // The store makes fresh data queryable after a short delay.
+  let landedInStore = 0;
+  await poll(
+    async () => {
+      landedInStore = await logsqlCount(`request_id:~"^${topic}-"`);
+      return landedInStore >= records ? true : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 1000 },
+  ).catch(() => undefined);
   log(
     `consumer drained ${records} records in ${consumerSeconds.toFixed(1)} s; ${landedInStore} found in the store`,
   );
