@@ -10,6 +10,7 @@ import { createShopMetrics } from './metrics.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { requestContext, type RequestState } from './middleware/request-context.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { mountCollection } from './routes/collections.ts';
 import { mountDocs } from './routes/docs.ts';
@@ -78,6 +79,7 @@ export function createApp(config: ApiConfig, version: string): App {
     .use(accessLog())
     .use(errorHandler())
     .use(securityHeaders())
+    .use(rateLimit({ limit: config.rateLimitPerSecond, windowMs: 1000 }))
     .use(router.routes())
     .use(router.allowedMethods({ throw: true }));
   return { koa, shop };

@@ -11,6 +11,10 @@ export interface ApiConfig {
   lowStockThreshold: number;
   /** How long SIGTERM waits for in-flight requests before closing their connections. */
   shutdownGraceMs: number;
+  /** Requests per client address per second before 429; 0 turns the limit off. */
+  rateLimitPerSecond: number;
+  /** Time allowed to receive a whole request (headers and body) before Node answers 408. */
+  requestTimeoutMs: number;
   /** Serves GET /faults/error (always 500) so demos and tests can produce server errors. */
   faultRoutes: boolean;
 }
@@ -24,5 +28,7 @@ export function readApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     lowStockThreshold: readInteger(env, 'LOW_STOCK_THRESHOLD', 10, { min: 0 }),
     shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
     faultRoutes: readBoolean(env, 'FAULT_ROUTES', false),
+    rateLimitPerSecond: readInteger(env, 'RATE_LIMIT_PER_SECOND', 0, { min: 0 }),
+    requestTimeoutMs: readInteger(env, 'REQUEST_TIMEOUT_MS', 30_000, { min: 1000 }),
   };
 }

@@ -46,6 +46,7 @@ const CODE_OF_STATUS: Record<number, string> = {
   405: 'method_not_allowed',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  429: 'rate_limited',
   501: 'not_implemented',
 };
 

@@ -18,7 +18,7 @@ try {
 }
 
 const { koa } = createApp(config, SERVICE.version);
-const server = createServer(koa.callback());
+const server = createServer({ requestTimeout: config.requestTimeoutMs }, koa.callback());
 
 server.listen(config.port, config.host, () => {
   const { port } = server.address() as AddressInfo;

@@ -114,3 +114,26 @@ describe('fault injection route', () => {
     }
   });
 });
+
+describe('rate limit', () => {
+  it('answers 429 with Retry-After past the per-client limit, in the error shape', async () => {
+    const api = await startApi({ rateLimitPerSecond: 5 });
+    try {
+      const statuses: number[] = [];
+      let limited: Response | undefined;
+      for (let index = 0; index < 8; index += 1) {
+        const response = await fetch(`${api.baseUrl}/health`);
+        statuses.push(response.status);
+        if (response.status === 429) limited ??= response;
+        else await response.body?.cancel();
+      }
+      // Eight requests may straddle a window boundary, so at least one, at most three, are refused.
+      const refused = statuses.filter((status) => status === 429).length;
+      expect(refused).to.be.within(1, 3);
+      expect(Number(limited?.headers.get('retry-after'))).to.be.at.least(1);
+      expect((await limited?.json()).error.code).to.equal('rate_limited');
+    } finally {
+      await api.close();
+    }
+  });
+});
