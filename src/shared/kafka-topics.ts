@@ -5,7 +5,7 @@
 export const LOG_TOPIC_PREFIX = 'api-logs-';
 
 /** Log types the Collector routes to a topic of their own; anything else becomes `other`. */
-export const LOG_TYPES = ['access', 'app', 'error', 'other'] as const;
+export const LOG_TYPES = ['access', 'app', 'error', 'canary', 'other'] as const;
 export type LogType = (typeof LOG_TYPES)[number];
 
 export const DLQ_TOPIC = `${LOG_TOPIC_PREFIX}dlq`;
@@ -19,6 +19,8 @@ export const KAFKA_TOPICS: readonly TopicSpec[] = [
   { name: `${LOG_TOPIC_PREFIX}access`, partitions: 3 },
   { name: `${LOG_TOPIC_PREFIX}app`, partitions: 3 },
   { name: `${LOG_TOPIC_PREFIX}error`, partitions: 3 },
+  // Sequence-numbered records of the pipeline canary (src/canary), about one a second.
+  { name: `${LOG_TOPIC_PREFIX}canary`, partitions: 1 },
   // Unknown types are rare and unordered by nature: one partition is enough.
   { name: `${LOG_TOPIC_PREFIX}other`, partitions: 1 },
   // Records the consumer could not deliver; one partition keeps them in arrival order.

@@ -1,0 +1,155 @@
+/**
+ * Pipeline canary: emits sequence-numbered log records through the same path as the API's logs
+ * (OTel SDK -> OTLP -> Collector -> Kafka -> consumer -> log store), reads them back from the
+ * store and exposes, for Prometheus: records missing, records duplicated and end-to-end latency.
+ * Started with `npm run start:canary`.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { logs, metrics, SeverityNumber } from '@opentelemetry/api';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { exitOnConfigError } from '../shared/env.ts';
+import { SERVICE } from '../telemetry/service.ts';
+import { readCanaryConfig, type CanaryConfig } from './config.ts';
+import { canaryRequestId, LokiReader, VictoriaLogsReader } from './store-reader.ts';
+import { CanaryTracker } from './tracker.ts';
+
+let config: CanaryConfig;
+try {
+  config = readCanaryConfig(process.env);
+} catch (error) {
+  exitOnConfigError(error);
+}
+
+const log = (msg: string, fields: Record<string, unknown> = {}) =>
+  console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
+
+// A fresh run id per process: sequence numbers restart at 0 and never collide with old runs.
+const run = randomBytes(4).toString('hex');
+const resource = resourceFromAttributes({
+  'service.name': 'pipeline-canary',
+  'service.version': SERVICE.version,
+  'service.instance.id': run,
+});
+
+const loggerProvider = new LoggerProvider({
+  resource,
+  // OTEL_EXPORTER_OTLP_* apply, as for the API.
+  processors: [
+    new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(), scheduledDelayMillis: 200 }),
+  ],
+});
+logs.setGlobalLoggerProvider(loggerProvider);
+const logger = logs.getLogger('pipeline-canary');
+
+const prometheus = new PrometheusExporter({ preventServerStart: true });
+const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
+metrics.setGlobalMeterProvider(meterProvider);
+const meter = meterProvider.getMeter('pipeline-canary');
+const sent = meter.createCounter('canary.records.sent', {
+  unit: '{record}',
+  description: 'Canary records emitted',
+});
+const duplicated = meter.createCounter('canary.records.duplicated', {
+  unit: '{record}',
+  description: 'Canary records found more than once in the store',
+});
+const latency = meter.createHistogram('canary.e2e.latency', {
+  unit: 's',
+  description: 'From emitting a canary record to finding it in the store',
+  advice: { explicitBucketBoundaries: [0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300] },
+});
+let missingNow = 0;
+meter
+  .createObservableGauge('canary.records.missing', {
+    unit: '{record}',
+    description: 'Canary records not found in the store within the deadline',
+  })
+  .addCallback((result) => result.observe(missingNow));
+let storeReachable = 0;
+meter
+  .createObservableGauge('canary.store.up', {
+    description: '1 when the last store query succeeded',
+  })
+  .addCallback((result) => result.observe(storeReachable));
+
+const tracker = new CanaryTracker(config.deadlineMs);
+const reader =
+  config.store === 'loki'
+    ? new LokiReader(config.storeUrl, config.lokiTenant)
+    : new VictoriaLogsReader(config.storeUrl);
+
+function emit(): void {
+  const seq = tracker.emit(Date.now());
+  logger.emit({
+    severityNumber: SeverityNumber.INFO,
+    severityText: 'INFO',
+    eventName: 'canary',
+    body: `canary ${seq}`,
+    attributes: {
+      'log.type': 'canary',
+      'request.id': canaryRequestId(run, seq),
+      'canary.seq': seq,
+    },
+  });
+  sent.add(1);
+}
+
+let checking = false;
+async function check(): Promise<void> {
+  if (checking) return;
+  checking = true;
+  try {
+    const now = Date.now();
+    // Look back over everything still of interest, plus a margin for clock rounding.
+    const since = tracker.oldestEmitTime(now) - 5000;
+    const found = await reader.sequenceNumbers(run, since);
+    storeReachable = 1;
+    const observation = tracker.observe(found, Date.now(), config.deadlineMs * 2);
+    for (const { latencySeconds } of observation.arrived) latency.record(latencySeconds);
+    if (observation.newlyDuplicated > 0) duplicated.add(observation.newlyDuplicated);
+    if (observation.missing !== missingNow)
+      log('missing records changed', { missing: observation.missing });
+    missingNow = observation.missing;
+  } catch (error) {
+    storeReachable = 0;
+    log('store query failed', { error: error instanceof Error ? error.message : String(error) });
+  } finally {
+    checking = false;
+  }
+}
+
+const server = createServer((req, res) => {
+  if (req.url === '/metrics') return prometheus.getMetricsRequestHandler(req, res);
+  if (req.url === '/health') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify({ status: 'ok', run, version: SERVICE.version }));
+  }
+  res.writeHead(404, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: { code: 'not_found', message: 'only /health and /metrics' } }));
+});
+server.listen(config.metricsPort, config.metricsHost, () => {
+  const { port } = server.address() as AddressInfo;
+  log('listening', { port, run, store: config.store, storeUrl: config.storeUrl });
+});
+
+const timers = [
+  setInterval(emit, config.intervalMs),
+  setInterval(() => void check(), config.checkIntervalMs),
+];
+
+async function shutdown(signal: string): Promise<void> {
+  log('shutting down', { signal });
+  for (const timer of timers) clearInterval(timer);
+  await loggerProvider.shutdown();
+  await meterProvider.shutdown();
+  server.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
