@@ -1,0 +1,196 @@
+/**
+ * Soak: the whole pipeline at a steady rate for a long time (default 30 minutes, 50 requests/s),
+ * with the canary checking for loss. Samples the RSS of the API, the consumer and the Collector;
+ * growth is measured from the end of the warm-up (5 minutes) to the end. Results go to
+ * bench/results/soak.json and bench/results/soak.md.
+ *
+ *   npm run soak                       # 30 minutes
+ *   npm run soak -- --minutes 5 --warmup 1
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  createContext,
+  endpoints,
+  poll,
+  quietKafkajsTimerWarning,
+  runPaths,
+  serviceStatus,
+  startServices,
+} from '../../services/index.ts';
+import { waitForOutput } from '../../test/support/process-output.ts';
+
+quietKafkajsTimerWarning();
+const ROOT = join(import.meta.dirname, '..', '..');
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '5' },
+    rate: { type: 'string', default: '50' },
+  },
+});
+const MINUTES = Number(args.minutes);
+const WARMUP_MINUTES = Number(args.warmup);
+const RATE = Number(args.rate);
+const ctx = createContext((line) => console.log(`[services] ${line}`));
+const endpoint = endpoints(ctx);
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+}
+
+async function start(
+  args: string[],
+  env: Record<string, string>,
+  pattern = /"port":(\d+)/,
+): Promise<Running> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [, port] = await waitForOutput(child, pattern);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function stop({ child }: Running): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const rssMiB = (pid: number | undefined) => {
+  if (!pid) return NaN;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+};
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+async function main(): Promise<void> {
+  if (!(await serviceStatus(ctx)).every((service) => service.healthy)) await startServices(ctx);
+  const collectorPid = Number(readFileSync(runPaths(ctx, 'collector').pidFile, 'utf8'));
+  const consumer = await start(['src/consumer/main.ts'], {
+    KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
+    LOKI_PUSH_URL: endpoint.lokiPush,
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+  });
+  const api = await start(['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    FAULT_ROUTES: 'true',
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
+    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=soak',
+  });
+  const canary = await start(['src/canary/main.ts'], {
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
+    CANARY_STORE: 'victorialogs',
+    CANARY_STORE_URL: endpoint.victoriaLogs,
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+  });
+  const loadgen = spawn(
+    process.execPath,
+    [
+      'src/loadgen/main.ts',
+      '--target',
+      api.url,
+      '--rate',
+      String(RATE),
+      '--duration',
+      String(MINUTES * 60),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let loadgenOutput = '';
+  loadgen.stdout?.on('data', (chunk) => (loadgenOutput += String(chunk)));
+
+  const samples: { minute: number; api: number; consumer: number; collector: number }[] = [];
+  const started = Date.now();
+  const sample = () => {
+    const minute = Math.round((Date.now() - started) / 6000) / 10;
+    const entry = {
+      minute,
+      api: rssMiB(api.child.pid),
+      consumer: rssMiB(consumer.child.pid),
+      collector: rssMiB(collectorPid),
+    };
+    samples.push(entry);
+    log(
+      `minute ${minute}/${MINUTES}: RSS API ${entry.api} MiB, consumer ${entry.consumer} MiB, Collector ${entry.collector} MiB`,
+    );
+  };
+  sample();
+  const sampler = setInterval(sample, 30_000);
+  await once(loadgen, 'exit');
+  clearInterval(sampler);
+  sample();
+
+  log('load finished; waiting for the canary to account for every record ...');
+  await poll(
+    async () => ((await metric(canary.url, 'canary_records_missing')) === 0 ? true : undefined),
+    {
+      timeoutMs: 180_000,
+    },
+  ).catch(() => undefined);
+  const canaryFigures = {
+    sent: await metric(canary.url, 'canary_records_sent_total'),
+    arrived: await metric(canary.url, 'canary_e2e_latency_count'),
+    missing: await metric(canary.url, 'canary_records_missing'),
+    duplicated: await metric(canary.url, 'canary_records_duplicated_total'),
+  };
+  await stop(canary);
+  await stop(api);
+  await stop(consumer);
+
+  const afterWarmup = samples.find((entry) => entry.minute >= WARMUP_MINUTES) ?? samples[0];
+  const last = samples.at(-1);
+  const growth = (key: 'api' | 'consumer' | 'collector') =>
+    afterWarmup && last ? (last[key] - afterWarmup[key]) / afterWarmup[key] : NaN;
+  const summary = /summary: .*/.exec(loadgenOutput)?.[0] ?? '';
+  const report = {
+    date: new Date().toISOString(),
+    minutes: MINUTES,
+    warmupMinutes: WARMUP_MINUTES,
+    rate: RATE,
+    loadgen: summary,
+    canary: canaryFigures,
+    rssGrowthAfterWarmup: {
+      api: growth('api'),
+      consumer: growth('consumer'),
+      collector: growth('collector'),
+    },
+    samples,
+  };
+  writeFileSync(join(ROOT, 'bench/results/soak.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const pct = (value: number) => `${(value * 100).toFixed(1)} %`;
+  const lines = [
+    `| process | RSS after ${WARMUP_MINUTES} min warm-up | RSS at ${MINUTES} min | growth |`,
+    '| --- | ---: | ---: | ---: |',
+    ...(['api', 'consumer', 'collector'] as const).map(
+      (key) => `| ${key} | ${afterWarmup?.[key]} MiB | ${last?.[key]} MiB | ${pct(growth(key))} |`,
+    ),
+    '',
+    `Load: ${RATE} requests/s for ${MINUTES} min (${summary.replace('summary: ', '')}). Canary: ` +
+      `${canaryFigures.sent} sent, ${canaryFigures.arrived} found, ${canaryFigures.missing} missing, ` +
+      `${canaryFigures.duplicated} duplicated. ${report.date.slice(0, 10)}, one 2-core machine.`,
+    '',
+  ];
+  writeFileSync(join(ROOT, 'bench/results/soak.md'), lines.join('\n'));
+  console.log(lines.join('\n'));
+}
+
+await main();

@@ -1,0 +1,224 @@
+/**
+ * Fault suite (`npm run test:faults`): under steady traffic, one fault at a time, then recovery.
+ * Loss and duplication are counted by distinct request ids in the log store. Each test writes
+ * its figures to bench/results/faults.json; the README quotes the table.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { startService, stopService, type ServiceName } from '../../services/index.ts';
+import {
+  CONSUMER_BATCH_MAX_ENTRIES,
+  countRecords,
+  metricValue,
+  sendTraffic,
+  startApi,
+  startConsumer,
+  waitForRecords,
+  type RunningProcess,
+} from '../integration/pipeline-support.ts';
+import { ctx, kafka, poll, uniqueToken } from '../integration/support.ts';
+
+const RESULTS = 'bench/results/faults.json';
+const RATE_PAUSE_MS = 40; // about 20 requests/s, one access record each
+
+interface FaultResult {
+  fault: string;
+  faultSeconds: number;
+  requests: number;
+  ratePerSecond: number;
+  stored: number;
+  lost: number;
+  duplicated: number;
+  recoverySeconds: number;
+  note?: string;
+}
+
+function record(result: FaultResult): void {
+  let all: FaultResult[] = [];
+  try {
+    all = JSON.parse(readFileSync(RESULTS, 'utf8')) as FaultResult[];
+  } catch {
+    // first result of this run
+  }
+  all = all.filter((entry) => entry.fault !== result.fault);
+  all.push(result);
+  writeFileSync(RESULTS, `${JSON.stringify(all, null, 2)}\n`);
+  console.log(`      ${JSON.stringify(result)}`);
+}
+
+/** Sum of a metric's series whose labels contain `labelFragment`. */
+async function labelledValue(url: string, name: string, labelFragment: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(labelFragment))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('faults under steady traffic', function () {
+  const running: RunningProcess[] = [];
+  const track = async (started: Promise<RunningProcess>) => {
+    const handle = await started;
+    running.push(handle);
+    return handle;
+  };
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((handle) => handle.stop('SIGTERM')));
+    // Whatever a test stopped comes back for the next one.
+    for (const name of ['kafka', 'collector', 'victorialogs'] as ServiceName[])
+      await startService(name, ctx);
+  });
+
+  /**
+   * Runs `requests` requests at the steady rate while `fault` happens (it starts `leadMs` into
+   * the traffic), then waits for every record and returns the counts.
+   */
+  async function underTraffic(
+    name: string,
+    requests: number,
+    fault: (api: RunningProcess) => Promise<number>,
+    options: { leadMs?: number; expectComplete?: boolean } = {},
+  ): Promise<FaultResult> {
+    const token = uniqueToken('fault');
+    await track(startConsumer());
+    const api = await track(startApi('collector'));
+    const started = performance.now();
+    const traffic = sendTraffic(api.url, token, requests, { pauseMs: RATE_PAUSE_MS });
+    await sleep(options.leadMs ?? 2000);
+    const faultSeconds = await fault(api);
+    const result = await traffic;
+    const trafficSeconds = (performance.now() - started) / 1000;
+    const recoveryStarted = performance.now();
+    let counts = await countRecords('access', token);
+    try {
+      counts = await waitForRecords('access', token, result.requests, 300_000);
+    } catch {
+      counts = await countRecords('access', token);
+    }
+    return {
+      fault: name,
+      faultSeconds,
+      requests: result.requests,
+      ratePerSecond: Math.round(result.requests / trafficSeconds),
+      stored: counts.distinct,
+      lost: result.requests - counts.distinct,
+      duplicated: counts.total - counts.distinct,
+      recoverySeconds: Math.round((performance.now() - recoveryStarted) / 100) / 10,
+    };
+  }
+
+  async function outage(
+    service: ServiceName,
+    seconds: number,
+    signal: NodeJS.Signals,
+  ): Promise<number> {
+    await stopService(service, { signal, graceMs: 20_000 }, ctx);
+    await sleep(seconds * 1000);
+    await startService(service, ctx);
+    return seconds;
+  }
+
+  it('Kafka broker SIGKILL, restarted after 30 s: nothing accepted by the Collector is lost', async () => {
+    const result = await underTraffic('Kafka broker SIGKILL, restart after 30 s', 1200, () =>
+      outage('kafka', 30, 'SIGKILL'),
+    );
+    record(result);
+    expect(result.lost).to.equal(0);
+  });
+
+  it('Collector SIGKILL and restart while Kafka is down: the persistent queue delivers', async () => {
+    const result = await underTraffic(
+      'Collector SIGKILL + restart while Kafka is down',
+      1200,
+      async () => {
+        await stopService('kafka', { signal: 'SIGKILL' }, ctx);
+        await sleep(10_000);
+        await stopService('collector', { signal: 'SIGKILL' }, ctx);
+        await startService('collector', ctx);
+        await sleep(10_000);
+        await startService('kafka', ctx);
+        return 20;
+      },
+    );
+    record({
+      ...result,
+      note: 'records sent while the Collector restarted are retried by the SDK',
+    });
+    expect(result.lost).to.equal(0);
+  });
+
+  it('consumer SIGKILL mid-batch: nothing lost, duplicates at most one batch', async () => {
+    const result = await underTraffic('Consumer SIGKILL mid-batch', 600, async () => {
+      await running[0]?.stop('SIGKILL'); // underTraffic starts the consumer first
+      await track(startConsumer());
+      return 0;
+    });
+    record(result);
+    expect(result.lost).to.equal(0);
+    expect(result.duplicated).to.be.at.most(CONSUMER_BATCH_MAX_ENTRIES);
+  });
+
+  it('log store down for 60 s: nothing lost, lag drains afterwards', async () => {
+    const result = await underTraffic('Log store down 60 s', 1800, () =>
+      outage('victorialogs', 60, 'SIGTERM'),
+    );
+    const consumer = running[0];
+    if (consumer) {
+      await poll(
+        async () =>
+          (await metricValue(consumer.url, 'log_consumer_lag')) === 0 ? true : undefined,
+        {
+          timeoutMs: 120_000,
+        },
+      );
+    }
+    record(result);
+    expect(result.lost).to.equal(0);
+  });
+
+  for (const seconds of [10, 60]) {
+    it(`Collector unreachable from the API for ${seconds} s: what the SDK drops is counted`, async () => {
+      let api: RunningProcess | undefined;
+      const result = await underTraffic(
+        `Collector unreachable ${seconds} s`,
+        Math.round(((seconds + 15) * 1000) / (RATE_PAUSE_MS + 5)),
+        async (started) => {
+          api = started;
+          return outage('collector', seconds, 'SIGTERM');
+        },
+      );
+      const dropped = api
+        ? await labelledValue(api.url, 'otel_sdk_processor_log_processed_total', 'error_type=')
+        : 0;
+      const failedExports = api
+        ? await labelledValue(api.url, 'otel_sdk_exporter_log_exported_total', 'error_type=')
+        : 0;
+      record({
+        ...result,
+        note: `SDK queue drops ${dropped}, failed exports counted ${failedExports}`,
+      });
+      if (seconds === 10) expect(result.lost, 'a 10 s outage at the demo rate').to.equal(0);
+    });
+  }
+
+  it('poison and oversized messages are dead-lettered and the pipeline keeps flowing', async () => {
+    const producer = kafka('fault-poison').producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'api-logs-app',
+      acks: -1,
+      messages: [{ value: Buffer.from('poison') }, { value: Buffer.alloc(900_000, 0xff) }],
+    });
+    await producer.disconnect();
+    const result = await underTraffic('Poison + 900 KB garbage messages', 200, async () => 0);
+    const consumer = running[0];
+    const deadLettered = consumer
+      ? await metricValue(consumer.url, 'log_consumer_records_dead_lettered_total')
+      : 0;
+    record({ ...result, note: `dead-lettered ${deadLettered}` });
+    expect(result.lost).to.equal(0);
+    expect(deadLettered).to.equal(2);
+  });
+});
