@@ -10,6 +10,7 @@ import {
   CONSUMER_BATCH_MAX_ENTRIES,
   countRecords,
   metricValue,
+  type Counts,
   sendTraffic,
   startApi,
   startConsumer,
@@ -91,7 +92,7 @@ describe('faults under steady traffic', function () {
     const result = await traffic;
     const trafficSeconds = (performance.now() - started) / 1000;
     const recoveryStarted = performance.now();
-    let counts = await countRecords('access', token);
+    let counts: Counts;
     try {
       counts = await waitForRecords('access', token, result.requests, 300_000);
     } catch {
