@@ -111,7 +111,13 @@ export class LogShipper {
     });
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       this.#ready = false;
-      this.#options.log('consumer crashed; kafkajs restarts it', { error: payload.error.message });
+      this.#options.log('consumer crashed', {
+        error: payload.error.message,
+        restartsItself: payload.restart,
+      });
+      // kafkajs restarts after retriable errors only; after a long broker outage it gives up, and
+      // a consumer that silently stops consuming is the worst outcome. Start it again ourselves.
+      if (!payload.restart) void this.#restartAfterCrash();
     });
   }
 
@@ -139,6 +145,32 @@ export class LogShipper {
     await Promise.all([this.#producer.disconnect(), this.#admin.disconnect()]);
   }
 
+  async #restartAfterCrash(): Promise<void> {
+    for (let attempt = 1; !this.#stopping.signal.aborted; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * 2 ** attempt)));
+      try {
+        await this.#consumer.disconnect();
+        await this.#consumer.connect();
+        await this.#run();
+        this.#options.log('consumer restarted after a crash', { attempt });
+        return;
+      } catch (error) {
+        this.#options.log('restart after crash failed; retrying', {
+          attempt,
+          error: String(error),
+        });
+      }
+    }
+  }
+
+  #run(): Promise<void> {
+    return this.#consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommit: false,
+      eachBatch: (payload) => this.#shipBatch(payload),
+    });
+  }
+
   async #matchingTopics(): Promise<string[]> {
     const topics = await this.#admin.listTopics();
     return topics.filter((topic) => this.#config.topicPattern.test(topic)).sort();
@@ -154,11 +186,7 @@ export class LogShipper {
     await this.#consumer.subscribe({ topics: fresh, fromBeginning: true });
     for (const topic of fresh) this.#subscribed.add(topic);
     this.#options.log('subscribed', { topics: [...this.#subscribed] });
-    await this.#consumer.run({
-      eachBatchAutoResolve: false,
-      autoCommit: false,
-      eachBatch: (payload) => this.#shipBatch(payload),
-    });
+    await this.#run();
   }
 
   async #refreshTopics(): Promise<void> {

@@ -200,7 +200,9 @@ export function encodeExportLogsServiceRequest(
   const message = ExportLogsServiceRequest.fromObject({
     resource_logs: [
       {
-        resource: { attributes: Object.entries(resource).map(([key, value]) => keyValue(key, value)) },
+        resource: {
+          attributes: Object.entries(resource).map(([key, value]) => keyValue(key, value)),
+        },
         scope_logs: [
           {
             scope: { name: 'bench' },
@@ -209,7 +211,9 @@ export function encodeExportLogsServiceRequest(
               severity_number: record.severityNumber,
               severity_text: record.severityText,
               body: { string_value: record.body },
-              attributes: Object.entries(record.attributes).map(([key, value]) => keyValue(key, value)),
+              attributes: Object.entries(record.attributes).map(([key, value]) =>
+                keyValue(key, value),
+              ),
               ...(record.traceId && { trace_id: Buffer.from(record.traceId, 'hex') }),
             })),
           },

@@ -130,8 +130,9 @@ describe('rate limit', () => {
       // Eight requests may straddle a window boundary, so at least one, at most three, are refused.
       const refused = statuses.filter((status) => status === 429).length;
       expect(refused).to.be.within(1, 3);
-      expect(Number(limited?.headers.get('retry-after'))).to.be.at.least(1);
-      expect((await limited?.json()).error.code).to.equal('rate_limited');
+      if (!limited) throw new Error('no request was refused');
+      expect(Number(limited.headers.get('retry-after'))).to.be.at.least(1);
+      expect((await limited.json()).error.code).to.equal('rate_limited');
     } finally {
       await api.close();
     }

@@ -124,6 +124,9 @@ describe('OTLP protobuf round trip', () => {
       trace_id: '0af7651916cd43dd8448eb211c80319c',
       request_id: 'r-1',
     });
-    expect(JSON.parse(entry?.entry.line ?? '{}')).to.include({ msg: 'boom', http_response_status_code: 500 });
+    expect(JSON.parse(entry?.entry.line ?? '{}')).to.include({
+      msg: 'boom',
+      http_response_status_code: 500,
+    });
   });
 });

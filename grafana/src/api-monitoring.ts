@@ -1,0 +1,147 @@
+/** "API monitoring": traffic, errors and latency of the shop API, next to its access logs. */
+import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  dashboardLink,
+  logMetrics,
+  logs,
+  logsLink,
+  lokiVariable,
+  promVariable,
+  stat,
+  timeseries,
+} from './panels.ts';
+import { API, DATA_LINK_LOGQL, VARIABLE_QUERIES } from './queries.ts';
+
+export const API_MONITORING_UID = 'api-monitoring';
+
+// Metric panels link to the access logs of the clicked series: the route (and status) label
+// of the series fills the LogQL filter. There are no exemplars (the JS Prometheus exporter
+// emits none), so this label-based pivot is how a spike leads to the requests behind it.
+const routeLogs = logsLink('Access logs for this route', DATA_LINK_LOGQL.accessLogsForRoute);
+const routeStatusLogs = logsLink(
+  'Access logs for this route and status',
+  DATA_LINK_LOGQL.accessLogsForRouteAndStatus,
+);
+const methodLogs = logsLink('Access logs for this method', DATA_LINK_LOGQL.accessLogsForMethod);
+
+export function apiMonitoringDashboard(): Dashboard {
+  return new DashboardBuilder('API monitoring')
+    .uid(API_MONITORING_UID)
+    .description('Request rate, errors and latency of the shop API, with its access logs.')
+    .tags(['shop-api', 'opentelemetry'])
+    .time({ from: 'now-30m', to: 'now' })
+    .refresh('30s')
+    .readonly()
+    .link(dashboardLink('Log pipeline', 'log-pipeline'))
+    .withVariable(promVariable('job', 'Job', VARIABLE_QUERIES.job))
+    .withVariable(
+      promVariable('route', 'Route', VARIABLE_QUERIES.route, { multi: true, allValue: '.*' }),
+    )
+    .withVariable(lokiVariable('service', 'Service (logs)', VARIABLE_QUERIES.service, 'shop-api'))
+    .withRow(new RowBuilder('Overview'))
+    .withPanel(
+      stat('Requests per second', API.requestRateByMethod, {
+        unit: 'reqps',
+        description: 'All requests, every method, over the selected routes.',
+        thresholds: [],
+      }),
+    )
+    .withPanel(
+      stat('Non-2xx responses', API.errorPercentage, {
+        unit: 'percent',
+        description: 'Share of responses that are not 2xx (client and server errors).',
+        thresholds: [
+          [5, 'orange'],
+          [20, 'red'],
+        ],
+      }),
+    )
+    .withPanel(
+      stat('5xx responses', API.serverErrorPercentage, {
+        unit: 'percent',
+        description: 'Share of responses that are server errors.',
+        thresholds: [
+          [1, 'orange'],
+          [5, 'red'],
+        ],
+      }),
+    )
+    .withPanel(
+      stat('Orders created', API.ordersCreated, {
+        unit: 'ops',
+        description: 'Business throughput: orders accepted per second.',
+        thresholds: [],
+      }),
+    )
+    .withRow(new RowBuilder('Traffic'))
+    .withPanel(
+      timeseries('Request rate by HTTP method', [API.requestRateByMethod], {
+        unit: 'reqps',
+        stacked: true,
+        links: [methodLogs],
+        description: 'From the http.server.request.duration histogram count.',
+      }),
+    )
+    .withPanel(
+      timeseries('Requests per endpoint', [API.requestRateByRoute], {
+        unit: 'reqps',
+        links: [routeLogs],
+        description:
+          'By route template (e.g. /users/:id). Unknown paths have no route and show as one series.',
+      }),
+    )
+    .withRow(new RowBuilder('Errors'))
+    .withPanel(
+      timeseries('Non-2xx responses by route and status', [API.errorRateByRouteAndStatus], {
+        unit: 'reqps',
+        links: [routeStatusLogs, routeLogs],
+        description: 'Click a series to open the matching access logs in Explore.',
+      }),
+    )
+    .withPanel(
+      timeseries('Error percentage', [API.errorPercentage, API.serverErrorPercentage], {
+        unit: 'percent',
+        description: 'Non-2xx and 5xx responses as a share of all requests.',
+      }),
+    )
+    .withRow(new RowBuilder('Latency'))
+    .withPanel(
+      timeseries(
+        'Latency p50 / p95 / p99 by route',
+        [API.latencyP50, API.latencyP95, API.latencyP99],
+        {
+          unit: 's',
+          width: 24,
+          links: [routeLogs],
+          description:
+            'Quantiles estimated from the histogram buckets; precision is bounded by the bucket edges.',
+        },
+      ),
+    )
+    .withRow(new RowBuilder('Logs'))
+    .withPanel(
+      logMetrics(
+        'Log volume by type',
+        [API.logVolumeByType],
+        'Log lines per interval in Loki, by log type.',
+      ),
+    )
+    .withPanel(
+      logs(
+        'Error logs',
+        API.errorLogs,
+        'Unexpected failures with exception type, message and stack trace.',
+      )
+        .span(12)
+        .height(8),
+    )
+    .withPanel(
+      logs(
+        'API access logs',
+        API.accessLogs,
+        'One line per request. Open a line for its trace id and request id, and for links to the route metrics.',
+      ),
+    )
+    .build();
+}

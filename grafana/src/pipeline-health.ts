@@ -1,0 +1,146 @@
+/** "Log pipeline health": API SDK -> Collector -> Kafka -> consumer -> Loki, stage by stage. */
+import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { dashboardLink, logMetrics, promVariable, stat, timeseries } from './panels.ts';
+import { PIPELINE, VARIABLE_QUERIES } from './queries.ts';
+
+export const PIPELINE_HEALTH_UID = 'log-pipeline-health';
+
+export function pipelineHealthDashboard(): Dashboard {
+  return new DashboardBuilder('Log pipeline health')
+    .uid(PIPELINE_HEALTH_UID)
+    .description(
+      'Where log records are, and whether any are lost: API batch processor, Collector, Kafka consumer, Loki.',
+    )
+    .tags(['log-pipeline', 'opentelemetry'])
+    .time({ from: 'now-30m', to: 'now' })
+    .refresh('30s')
+    .readonly()
+    .link(dashboardLink('API', 'shop-api'))
+    .withVariable(promVariable('api', 'API job', VARIABLE_QUERIES.api))
+    .withVariable(promVariable('collector', 'Collector job', VARIABLE_QUERIES.collector))
+    .withVariable(promVariable('consumer', 'Consumer job', VARIABLE_QUERIES.consumer))
+    .withRow(new RowBuilder('At a glance'))
+    .withPanel(
+      stat('Consumer lag', PIPELINE.consumerLag, {
+        unit: 'short',
+        description: 'Kafka messages not yet shipped to Loki, all topics.',
+        thresholds: [
+          [1000, 'orange'],
+          [10000, 'red'],
+        ],
+      }),
+    )
+    .withPanel(
+      stat('Collector queue', PIPELINE.collectorQueueSize, {
+        unit: 'short',
+        description: 'Batches waiting in the Kafka exporter persistent queue.',
+        thresholds: [
+          [100, 'orange'],
+          [2500, 'red'],
+        ],
+      }),
+    )
+    .withPanel(
+      stat('Dead-lettered', PIPELINE.consumerDeadLettered, {
+        unit: 'short',
+        description:
+          'Messages sent to api-logs-dlq in the interval: undecodable or refused by Loki.',
+        thresholds: [[1, 'red']],
+      }),
+    )
+    .withPanel(
+      stat('Since last push', PIPELINE.consumerSinceLastPush, {
+        unit: 's',
+        description: 'Time since the consumer last got an acknowledgement from Loki.',
+        thresholds: [
+          [60, 'orange'],
+          [300, 'red'],
+        ],
+      }),
+    )
+    .withRow(new RowBuilder('API (OpenTelemetry SDK)'))
+    .withPanel(
+      timeseries('SDK log records', [PIPELINE.sdkLogsProcessed, PIPELINE.sdkLogsExported], {
+        unit: 'short',
+        description:
+          'Processed by the batch processor and exported over OTLP; error_type=queue_full means dropped.',
+      }),
+    )
+    .withPanel(
+      timeseries('SDK batch queue', [PIPELINE.sdkQueueSize], {
+        unit: 'short',
+        description:
+          'Records buffered in the API before export (bounded by OTEL_BLRP_MAX_QUEUE_SIZE).',
+      }),
+    )
+    .withRow(new RowBuilder('Collector'))
+    .withPanel(
+      timeseries('Log records in and out', [PIPELINE.collectorAccepted, PIPELINE.collectorSent], {
+        unit: 'short',
+        description: 'Accepted by the OTLP receiver, sent to Kafka by the exporter (records/s).',
+      }),
+    )
+    .withPanel(
+      timeseries('Refused and failed', [PIPELINE.collectorRefused, PIPELINE.collectorSendFailed], {
+        unit: 'short',
+        description:
+          'Refused at the receiver (memory limiter) or failed for good by the exporter (records/s).',
+      }),
+    )
+    .withPanel(
+      timeseries('Exporter queue', [PIPELINE.collectorQueueSize, PIPELINE.collectorQueueCapacity], {
+        unit: 'short',
+        width: 24,
+        description: 'A growing queue means Kafka is slow or down; the queue survives restarts.',
+      }),
+    )
+    .withRow(new RowBuilder('Consumer (Kafka to Loki)'))
+    .withPanel(
+      timeseries('Throughput by topic', [PIPELINE.consumerConsumed, PIPELINE.consumerPushed], {
+        unit: 'short',
+        description: 'Records read from Kafka and acknowledged by Loki (records/s).',
+      }),
+    )
+    .withPanel(
+      timeseries('Lag by topic', [PIPELINE.consumerLag], {
+        unit: 'short',
+        description: 'Messages behind the end of each topic (sampled every 10 s).',
+      }),
+    )
+    .withPanel(
+      timeseries(
+        'Push retries and dead letters',
+        [PIPELINE.consumerRetries, PIPELINE.consumerDeadLettered],
+        {
+          unit: 'short',
+          description:
+            'Retries are transient failures (network, 429, 5xx); dead letters are records Loki refused.',
+        },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        'Push latency',
+        [PIPELINE.consumerPushLatencyP50, PIPELINE.consumerPushLatencyP99],
+        {
+          unit: 's',
+          description: 'From first attempt to acknowledgement, retries included.',
+        },
+      ),
+    )
+    .withPanel(
+      timeseries('Entries per push', [PIPELINE.consumerBatchSize], {
+        unit: 'short',
+        description: 'Median entries per push request.',
+      }),
+    )
+    .withPanel(
+      logMetrics(
+        'Loki ingest by log type',
+        [PIPELINE.logVolumeByType],
+        'What arrived at the end of the pipeline, per log type.',
+      ),
+    )
+    .build();
+}

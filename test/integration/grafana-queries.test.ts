@@ -1,0 +1,200 @@
+// Every PromQL expression of the dashboards and correlations, run against the real
+// Prometheus over the metrics of a real API, a real log consumer and the native Collector.
+// A renamed metric or label anywhere in the stack makes the matching query come back empty,
+// which is exactly what a dashboard panel would show ("No data"), and fails here.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { expect } from 'chai';
+import { addScrapeTarget, removeScrapeTarget } from '../../services/index.ts';
+import { PROMQL_QUERIES, substituteVariables } from '../../grafana/src/queries.ts';
+import { waitForOutput } from '../support/process-output.ts';
+import { ctx, endpoint, kafka, poll, uniqueToken } from './support.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const NODE = process.execPath;
+
+interface QueryResponse {
+  status: string;
+  data: { result: { metric: Record<string, string> }[] };
+}
+
+async function instantQuery(expr: string): Promise<QueryResponse['data']['result']> {
+  const response = await fetch(`${endpoint.prometheus}/api/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ query: expr }),
+  });
+  const body = (await response.json()) as QueryResponse;
+  if (body.status !== 'success') throw new Error(`query failed: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
+
+function stop(child: ChildProcess | undefined): Promise<unknown> {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  return exited;
+}
+
+describe('grafana: dashboard and correlation queries against the real Prometheus', function () {
+  const token = uniqueToken('itgrafana');
+  const apiJob = `${token}-api`;
+  const consumerJob = `${token}-consumer`;
+  const dlqTopic = `${token}-dlq`;
+  /** Access log lines of requests carrying this user agent are refused by the fake Loki. */
+  const poisonAgent = `poison-${token}`;
+  let api: ChildProcess | undefined;
+  let consumer: ChildProcess | undefined;
+  let loki: http.Server | undefined;
+  let pushes = 0;
+  let variables: Record<string, string>;
+  let deadline = 0;
+
+  before(async function () {
+    this.timeout(90_000);
+    const admin = kafka('it-grafana-admin').admin();
+    await admin.connect();
+    // A broker that has just started may briefly answer metadata requests with
+    // UNKNOWN_TOPIC_OR_PARTITION; retry until the topic exists.
+    await poll(
+      async () => {
+        await admin.createTopics({
+          topics: [{ topic: dlqTopic, numPartitions: 1 }],
+          waitForLeaders: true,
+        });
+        return (await admin.listTopics()).includes(dlqTopic) ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    await admin.disconnect();
+
+    // A stand-in for Loki that exercises the consumer's failure paths: the first push fails
+    // transiently (a retry), and anything containing the poison token is refused for good
+    // (first the batch, then the one record, which is dead-lettered).
+    loki = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        pushes += 1;
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (pushes === 1) response.writeHead(503).end('warming up');
+        else if (body.includes(poisonAgent)) response.writeHead(400).end('refused by the test');
+        else response.writeHead(204).end();
+      });
+    });
+    loki.listen(0, '127.0.0.1');
+    await once(loki, 'listening');
+    const lokiPort = (loki.address() as AddressInfo).port;
+
+    api = spawn(NODE, ['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: '0',
+        FAULT_ROUTES: 'true',
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
+        OTEL_BLRP_SCHEDULE_DELAY: '200',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const apiPort = Number((await waitForOutput(api, /"port":(\d+)/))[1]);
+
+    consumer = spawn(NODE, ['src/consumer/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
+        LOKI_PUSH_URL: `http://127.0.0.1:${lokiPort}/loki/api/v1/push`,
+        LOKI_PUSH_FORMAT: 'json',
+        CONSUMER_GROUP: `${token}-group`,
+        DLQ_TOPIC: dlqTopic,
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: '0',
+        RETRY_INITIAL_DELAY_MS: '50',
+        TOPIC_REFRESH_MS: '1000',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const consumerPort = Number(
+      (await waitForOutput(consumer, /"msg":"listening","port":(\d+)/))[1],
+    );
+
+    addScrapeTarget(`${token}-api`, `127.0.0.1:${apiPort}`, { job: apiJob }, ctx);
+    addScrapeTarget(`${token}-consumer`, `127.0.0.1:${consumerPort}`, { job: consumerJob }, ctx);
+
+    // Real traffic: 2xx, 4xx (unknown id, invalid body, unknown path) and 5xx, plus an order.
+    const base = `http://127.0.0.1:${apiPort}`;
+    const post = (url: string, body: unknown, agent = 'it-grafana') =>
+      fetch(`${base}${url}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': agent },
+        body: JSON.stringify(body),
+      });
+    const user = (await (
+      await post('/users', { username: `u${token}`.slice(0, 32), email: 'a@example.com' })
+    ).json()) as { id: number };
+    const product = (await (
+      await post('/products', { name: 'widget', price: 2.5, stock: 100 })
+    ).json()) as { id: number };
+    expect(
+      (await post('/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] }))
+        .status,
+    ).to.equal(201);
+    for (let i = 0; i < 5; i += 1) {
+      await fetch(`${base}/users/${user.id}`).then((r) => r.body?.cancel());
+      await fetch(`${base}/products?limit=5`).then((r) => r.body?.cancel());
+      await fetch(`${base}/users/999999999`).then((r) => r.body?.cancel());
+      await fetch(`${base}/faults/error`).then((r) => r.body?.cancel());
+      await fetch(`${base}/no/such/path`).then((r) => r.body?.cancel());
+      await post('/users', { username: 'x' }).then((r) => r.body?.cancel());
+    }
+    const poisoned = await fetch(`${base}/health`, { headers: { 'user-agent': poisonAgent } });
+    await poisoned.body?.cancel();
+
+    variables = {
+      job: apiJob,
+      api: apiJob,
+      consumer: consumerJob,
+      collector: 'otel-collector',
+      route: '.*',
+      __rate_interval: '1m',
+      http_route: '/faults/error',
+      http_response_status_code: '500',
+    };
+    // One budget for all queries: the first ones wait for scrapes, the rest are then instant.
+    deadline = Date.now() + 150_000;
+  });
+
+  after(async () => {
+    removeScrapeTarget(`${token}-api`, ctx);
+    removeScrapeTarget(`${token}-consumer`, ctx);
+    await Promise.all([stop(api), stop(consumer)]);
+    loki?.close();
+    const admin = kafka('it-grafana-admin').admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [dlqTopic] }).catch(() => undefined);
+    await admin.deleteGroups([`${token}-group`]).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  for (const query of PROMQL_QUERIES) {
+    it(`${query.id} returns series`, async function () {
+      this.timeout(180_000);
+      const expr = substituteVariables(query.expr, variables);
+      const result = await poll(
+        async () => {
+          const series = await instantQuery(expr);
+          return series.length > 0 ? series : undefined;
+        },
+        { timeoutMs: Math.max(5_000, deadline - Date.now()), intervalMs: 1_000 },
+      ).catch((error: unknown) => {
+        throw new Error(`${expr}\nreturned no series: ${String(error)}`);
+      });
+      expect(result.length).to.be.greaterThan(0);
+    });
+  }
+});

