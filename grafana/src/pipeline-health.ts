@@ -20,7 +20,16 @@ export function pipelineHealthDashboard(): Dashboard {
     .withVariable(promVariable('api', 'API job', VARIABLE_QUERIES.api))
     .withVariable(promVariable('collector', 'Collector job', VARIABLE_QUERIES.collector))
     .withVariable(promVariable('consumer', 'Consumer job', VARIABLE_QUERIES.consumer))
+    .withVariable(promVariable('canary', 'Canary job', VARIABLE_QUERIES.canary))
     .withRow(new RowBuilder('At a glance'))
+    .withPanel(
+      stat('Canary records missing', PIPELINE.canaryMissing, {
+        unit: 'short',
+        description:
+          'Canary records not found in Loki within their deadline: logs are being lost or are stuck. Alert: CanaryRecordsMissing.',
+        thresholds: [[1, 'red']],
+      }),
+    )
     .withPanel(
       stat('Consumer lag', PIPELINE.consumerLag, {
         unit: 'short',
@@ -58,6 +67,28 @@ export function pipelineHealthDashboard(): Dashboard {
           [300, 'red'],
         ],
       }),
+    )
+    .withRow(new RowBuilder('Canary (end to end)'))
+    .withPanel(
+      timeseries(
+        'Canary end-to-end latency',
+        [PIPELINE.canaryLatencyP50, PIPELINE.canaryLatencyP99],
+        {
+          unit: 's',
+          description: 'From the canary emitting a record to finding it in Loki.',
+        },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        'Canary missing and duplicated',
+        [PIPELINE.canaryMissing, PIPELINE.canaryDuplicated],
+        {
+          unit: 'short',
+          description:
+            'Missing: not found within the deadline. Duplicated: found more than once (at-least-once delivery).',
+        },
+      ),
     )
     .withRow(new RowBuilder('API (OpenTelemetry SDK)'))
     .withPanel(

@@ -134,6 +134,7 @@ export const DATA_LINK_LOGQL = {
 
 const COLLECTOR = 'job=~"$collector"';
 const CONSUMER = 'job=~"$consumer"';
+const CANARY = 'job=~"$canary"';
 
 // The Collector (0.160.0) exposes its own counters without a `_total` suffix; the names below
 // were read from a live :8888 and are checked against one by the integration test.
@@ -225,6 +226,27 @@ export const PIPELINE = {
     `histogram_quantile(0.5, sum by (le) (rate(log_consumer_batch_size_bucket{${CONSUMER}}[$__rate_interval])))`,
     'median entries per push',
   ),
+  canaryMissing: promql(
+    'pipeline.canary_missing',
+    `max(canary_records_missing{${CANARY}})`,
+    'missing',
+  ),
+  // The duplicate counter appears only once a duplicate was seen; show 0 until then.
+  canaryDuplicated: promql(
+    'pipeline.canary_duplicated',
+    `sum(increase(canary_records_duplicated_total{${CANARY}}[$__rate_interval])) or 0 * max(canary_records_missing{${CANARY}})`,
+    'duplicated',
+  ),
+  canaryLatencyP50: promql(
+    'pipeline.canary_latency_p50',
+    `histogram_quantile(0.5, sum by (le) (rate(canary_e2e_latency_bucket{${CANARY}}[$__rate_interval])))`,
+    'p50',
+  ),
+  canaryLatencyP99: promql(
+    'pipeline.canary_latency_p99',
+    `histogram_quantile(0.99, sum by (le) (rate(canary_e2e_latency_bucket{${CANARY}}[$__rate_interval])))`,
+    'p99',
+  ),
   consumerSinceLastPush: promql(
     'pipeline.consumer_since_last_push',
     `time() - max(log_consumer_last_push_time{${CONSUMER}} > 0)`,
@@ -275,6 +297,7 @@ export const VARIABLE_QUERIES = {
   api: 'label_values(otel_sdk_processor_log_queue_size, job)',
   collector: 'label_values(otelcol_process_uptime, job)',
   consumer: 'label_values(log_consumer_records_consumed_total, job)',
+  canary: 'label_values(canary_records_sent_total, job)',
   service: 'label_values(service_name)',
 } as const;
 
@@ -295,6 +318,7 @@ export const EXAMPLE_VARIABLES: Readonly<Record<string, string>> = {
   api: 'api',
   collector: 'otel-collector',
   consumer: 'log-consumer',
+  canary: 'canary',
   route: '.*',
   service: 'shop-api',
   __rate_interval: '1m',

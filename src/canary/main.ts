@@ -14,6 +14,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { exitOnConfigError } from '../shared/env.ts';
+import { RetryingLogRecordExporter } from '../telemetry/retrying-exporter.ts';
 import { SERVICE } from '../telemetry/service.ts';
 import { readCanaryConfig, type CanaryConfig } from './config.ts';
 import { canaryRequestId, LokiReader, VictoriaLogsReader } from './store-reader.ts';

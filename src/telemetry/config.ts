@@ -18,6 +18,8 @@ export interface TelemetryConfig {
   kafka: { brokers: string[]; encoding: (typeof KAFKA_ENCODINGS)[number] };
   /** Instrumentations switched on when OTEL_NODE_ENABLED_INSTRUMENTATIONS is not set. */
   defaultInstrumentations: string;
+  /** How long a failed batch export is retried before the batch is given up (and counted). */
+  exportRetryMs: number;
   batch: {
     maxQueueSize: number;
     maxExportBatchSize: number;
@@ -31,6 +33,7 @@ export function readTelemetryConfig(
   service: { name: string; version: string },
 ): TelemetryConfig {
   const maxQueueSize = readInteger(env, 'OTEL_BLRP_MAX_QUEUE_SIZE', 8192, { min: 1 });
+  const exportRetryMs = readInteger(env, 'LOG_EXPORT_RETRY_MS', 60_000, { min: 0 });
   return {
     resourceDefaults: {
       'service.name': service.name,
@@ -44,6 +47,7 @@ export function readTelemetryConfig(
       OTLP_PROTOCOLS,
       readChoice(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf'),
     ),
+    exportRetryMs,
     kafka: {
       brokers: readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
         .split(',')
@@ -59,7 +63,10 @@ export function readTelemetryConfig(
         max: maxQueueSize,
       }),
       scheduledDelayMillis: readInteger(env, 'OTEL_BLRP_SCHEDULE_DELAY', 1000, { min: 0 }),
-      exportTimeoutMillis: readInteger(env, 'OTEL_BLRP_EXPORT_TIMEOUT', 30000, { min: 1 }),
+      // Longer than the retry window, or the processor would abandon a batch still being retried.
+      exportTimeoutMillis: readInteger(env, 'OTEL_BLRP_EXPORT_TIMEOUT', exportRetryMs + 30_000, {
+        min: 1,
+      }),
     },
   };
 }

@@ -32,6 +32,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TelemetryConfig } from './config.ts';
 import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
+import { RetryingLogRecordExporter } from './retrying-exporter.ts';
 
 export interface TelemetryOverrides {
   /** Replaces the configured log pipeline, e.g. with an in-memory exporter in tests. */
@@ -118,8 +119,12 @@ function createLogRecordProcessors(
   config: TelemetryConfig,
   meterProvider: MeterProvider,
 ): LogRecordProcessor[] {
-  const exporter = createLogRecordExporter(config, meterProvider);
-  if (!exporter) return [];
+  const direct = createLogRecordExporter(config, meterProvider);
+  if (!direct) return [];
+  const exporter =
+    config.logsExporter === 'console'
+      ? direct
+      : new RetryingLogRecordExporter(direct, { maxElapsedMs: config.exportRetryMs });
   return [
     new BatchLogRecordProcessor({
       exporter,

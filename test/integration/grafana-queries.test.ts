@@ -44,11 +44,14 @@ describe('grafana: dashboard and correlation queries against the real Prometheus
   const token = uniqueToken('itgrafana');
   const apiJob = `${token}-api`;
   const consumerJob = `${token}-consumer`;
+  const canaryJob = `${token}-canary`;
   const dlqTopic = `${token}-dlq`;
   /** Access log lines of requests carrying this user agent are refused by the fake Loki. */
   const poisonAgent = `poison-${token}`;
   let api: ChildProcess | undefined;
   let consumer: ChildProcess | undefined;
+  let canary: ChildProcess | undefined;
+  let canaryShipper: ChildProcess | undefined;
   let loki: http.Server | undefined;
   let pushes = 0;
   let variables: Record<string, string>;
@@ -123,6 +126,37 @@ describe('grafana: dashboard and correlation queries against the real Prometheus
       (await waitForOutput(consumer, /"msg":"listening","port":(\d+)/))[1],
     );
 
+    // The canary's records go to the real VictoriaLogs through a consumer of their own, where
+    // the canary reads them back.
+    canaryShipper = spawn(NODE, ['src/consumer/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
+        LOKI_PUSH_URL: endpoint.lokiPush,
+        CONSUMER_GROUP: `${token}-canary-group`,
+        TOPIC_PATTERN: '^api-logs-canary$',
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: '0',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await waitForOutput(canaryShipper, /"msg":"listening"/);
+    canary = spawn(NODE, ['src/canary/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
+        CANARY_STORE: 'victorialogs',
+        CANARY_STORE_URL: endpoint.victoriaLogs,
+        CANARY_INTERVAL_MS: '200',
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: '0',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const canaryPort = Number((await waitForOutput(canary, /"msg":"listening","port":(\d+)/))[1]);
+    addScrapeTarget(`${token}-canary`, `127.0.0.1:${canaryPort}`, { job: canaryJob }, ctx);
     addScrapeTarget(`${token}-api`, `127.0.0.1:${apiPort}`, { job: apiJob }, ctx);
     addScrapeTarget(`${token}-consumer`, `127.0.0.1:${consumerPort}`, { job: consumerJob }, ctx);
 
@@ -159,6 +193,7 @@ describe('grafana: dashboard and correlation queries against the real Prometheus
       job: apiJob,
       api: apiJob,
       consumer: consumerJob,
+      canary: canaryJob,
       collector: 'otel-collector',
       route: '.*',
       __rate_interval: '1m',
@@ -172,12 +207,13 @@ describe('grafana: dashboard and correlation queries against the real Prometheus
   after(async () => {
     removeScrapeTarget(`${token}-api`, ctx);
     removeScrapeTarget(`${token}-consumer`, ctx);
-    await Promise.all([stop(api), stop(consumer)]);
+    removeScrapeTarget(`${token}-canary`, ctx);
+    await Promise.all([stop(api), stop(consumer), stop(canary), stop(canaryShipper)]);
     loki?.close();
     const admin = kafka('it-grafana-admin').admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [dlqTopic] }).catch(() => undefined);
-    await admin.deleteGroups([`${token}-group`]).catch(() => undefined);
+    await admin.deleteGroups([`${token}-group`, `${token}-canary-group`]).catch(() => undefined);
     await admin.disconnect();
   });
 
