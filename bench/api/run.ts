@@ -7,16 +7,18 @@
  *   npm run bench:api                      # 3 rounds x 15 s each, then a 300 s RSS run
  *   npm run bench:api -- --rounds 1 --seconds 5 --soak 30
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { waitForOutput } from '../../test/support/process-output.ts';
+import {
+  REPO_ROOT as ROOT,
+  startNodeProcess,
+  type NodeProcess,
+} from '../../test/support/node-process.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
@@ -57,31 +59,14 @@ async function startOtlpSink(): Promise<{ server: Server; url: string; records: 
   return { server, url: `http://127.0.0.1:${port}`, records: () => requests };
 }
 
-async function startApi(
-  variant: Variant,
-  otlpUrl: string,
-): Promise<{ child: ChildProcess; url: string }> {
+function startApi(variant: Variant, otlpUrl: string): Promise<NodeProcess> {
   const telemetry = variant === 'instrumented' ? ['--import', './src/telemetry/register.ts'] : [];
-  const child = spawn(process.execPath, [...telemetry, 'src/api/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
-      OTEL_LOGS_EXPORTER: 'otlp',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  return startNodeProcess([...telemetry, 'src/api/main.ts'], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    OTEL_LOGS_EXPORTER: 'otlp',
   });
-  const [, port] = await waitForOutput(child, /"port":(\d+)/);
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 async function seed(url: string): Promise<void> {
@@ -186,7 +171,7 @@ async function main(): Promise<void> {
             `${result.requests.average.toFixed(0)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms`,
         );
       } finally {
-        await stop(api.child);
+        await api.stop();
       }
     }
   }
@@ -224,7 +209,7 @@ async function main(): Promise<void> {
       clearInterval(sampler);
       rss.push({ seconds: SOAK_SECONDS, rssMiB: Math.round(rssKiB(pid) / 1024) });
     } finally {
-      await stop(api.child);
+      await api.stop();
     }
     const first = rss[0]?.rssMiB ?? 0;
     const last = rss.at(-1)?.rssMiB ?? 0;

@@ -11,8 +11,7 @@
  *   npm run bench:pipeline                                 # 250..5000/s, 30 s each, 1M records
  *   npm run bench:pipeline -- --rates 5000 --seconds 300   # the 5-minute sustained run
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,10 +26,14 @@ import {
   startServices,
 } from '../../services/index.ts';
 import { encodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
-import { waitForOutput } from '../../test/support/process-output.ts';
+import {
+  REPO_ROOT as ROOT,
+  scrapeMetric,
+  startNodeProcess,
+  type NodeProcess,
+} from '../../test/support/node-process.ts';
 
 quietKafkajsTimerWarning();
-const ROOT = join(import.meta.dirname, '..', '..');
 const { values: args } = parseArgs({
   options: {
     rates: { type: 'string', default: '250,1000,2500,5000' },
@@ -49,30 +52,8 @@ const ctx = createContext((line) => console.log(`[services] ${line}`));
 const endpoint = endpoints(ctx);
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-}
-
-async function start(args: string[], env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [, port] = await waitForOutput(child, /"port":(\d+)/);
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function stop({ child }: Running): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
-function startConsumer(env: Record<string, string> = {}): Promise<Running> {
-  return start(['src/consumer/main.ts'], {
+function startConsumer(env: Record<string, string> = {}): Promise<NodeProcess> {
+  return startNodeProcess(['src/consumer/main.ts'], {
     KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
     LOKI_PUSH_URL: endpoint.lokiPush,
     METRICS_HOST: '127.0.0.1',
@@ -90,14 +71,6 @@ async function logsqlCount(query: string): Promise<number> {
   });
   const [line] = (await response.text()).split('\n');
   return Number((JSON.parse(line || '{}') as { n?: string }).n ?? 0);
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
 const percentile = (values: number[], p: number) => {
@@ -122,12 +95,15 @@ interface SweepResult {
 async function sweep(): Promise<SweepResult[]> {
   const results: SweepResult[] = [];
   const consumer = await startConsumer();
-  const api = await start(['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
-    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=bench',
-  });
+  const api = await startNodeProcess(
+    ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=bench',
+    },
+  );
   try {
     for (const rate of RATES) {
       const token = `bench${rate}x${Date.now().toString(36)}`;
@@ -211,8 +187,8 @@ async function sweep(): Promise<SweepResult[]> {
       );
     }
   } finally {
-    await stop(api);
-    await stop(consumer);
+    await api.stop();
+    await consumer.stop();
   }
   return results;
 }
@@ -329,13 +305,13 @@ async function consumerAlone(): Promise<ConsumerResult> {
   let pushed = 0;
   await poll(
     async () => {
-      pushed = await metric(consumer.url, 'log_consumer_records_pushed_total');
+      pushed = await scrapeMetric(consumer.url, 'log_consumer_records_pushed_total');
       return pushed >= records ? true : undefined;
     },
     { timeoutMs: 3_600_000, intervalMs: 500, abort: () => undefined },
   );
   const consumerSeconds = (performance.now() - started) / 1000;
-  await stop(consumer);
+  await consumer.stop();
   // The store makes fresh data queryable after a short delay.
   let landedInStore = 0;
   await poll(

@@ -7,7 +7,7 @@
  *   npm run soak                       # 30 minutes
  *   npm run soak -- --minutes 5 --warmup 1
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,10 +21,13 @@ import {
   serviceStatus,
   startServices,
 } from '../../services/index.ts';
-import { waitForOutput } from '../../test/support/process-output.ts';
+import {
+  REPO_ROOT as ROOT,
+  scrapeMetric,
+  startNodeProcess,
+} from '../../test/support/node-process.ts';
 
 quietKafkajsTimerWarning();
-const ROOT = join(import.meta.dirname, '..', '..');
 const { values: args } = parseArgs({
   options: {
     minutes: { type: 'string', default: '30' },
@@ -39,63 +42,32 @@ const ctx = createContext((line) => console.log(`[services] ${line}`));
 const endpoint = endpoints(ctx);
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-}
-
-async function start(
-  args: string[],
-  env: Record<string, string>,
-  pattern = /"port":(\d+)/,
-): Promise<Running> {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [, port] = await waitForOutput(child, pattern);
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function stop({ child }: Running): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
-
 const rssMiB = (pid: number | undefined) => {
   if (!pid) return NaN;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 };
 
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
-
 async function main(): Promise<void> {
   if (!(await serviceStatus(ctx)).every((service) => service.healthy)) await startServices(ctx);
   const collectorPid = Number(readFileSync(runPaths(ctx, 'collector').pidFile, 'utf8'));
-  const consumer = await start(['src/consumer/main.ts'], {
+  const consumer = await startNodeProcess(['src/consumer/main.ts'], {
     KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
     LOKI_PUSH_URL: endpoint.lokiPush,
     METRICS_HOST: '127.0.0.1',
     METRICS_PORT: '0',
   });
-  const api = await start(['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    FAULT_ROUTES: 'true',
-    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
-    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=soak',
-  });
-  const canary = await start(['src/canary/main.ts'], {
+  const api = await startNodeProcess(
+    ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      FAULT_ROUTES: 'true',
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=soak',
+    },
+  );
+  const canary = await startNodeProcess(['src/canary/main.ts'], {
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
     CANARY_STORE: 'victorialogs',
     CANARY_STORE_URL: endpoint.victoriaLogs,
@@ -141,20 +113,21 @@ async function main(): Promise<void> {
 
   log('load finished; waiting for the canary to account for every record ...');
   await poll(
-    async () => ((await metric(canary.url, 'canary_records_missing')) === 0 ? true : undefined),
+    async () =>
+      (await scrapeMetric(canary.url, 'canary_records_missing')) === 0 ? true : undefined,
     {
       timeoutMs: 180_000,
     },
   ).catch(() => undefined);
   const canaryFigures = {
-    sent: await metric(canary.url, 'canary_records_sent_total'),
-    arrived: await metric(canary.url, 'canary_e2e_latency_count'),
-    missing: await metric(canary.url, 'canary_records_missing'),
-    duplicated: await metric(canary.url, 'canary_records_duplicated_total'),
+    sent: await scrapeMetric(canary.url, 'canary_records_sent_total'),
+    arrived: await scrapeMetric(canary.url, 'canary_e2e_latency_count'),
+    missing: await scrapeMetric(canary.url, 'canary_records_missing'),
+    duplicated: await scrapeMetric(canary.url, 'canary_records_duplicated_total'),
   };
-  await stop(canary);
-  await stop(api);
-  await stop(consumer);
+  await canary.stop();
+  await api.stop();
+  await consumer.stop();
 
   const afterWarmup = samples.find((entry) => entry.minute >= WARMUP_MINUTES) ?? samples[0];
   const last = samples.at(-1);

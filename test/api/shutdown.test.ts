@@ -1,27 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { once } from 'node:events';
 import { expect } from 'chai';
-import { waitForOutput } from '../support/process-output.ts';
-
-/** Starts the real entry point (with telemetry) and resolves with its port once it listens. */
-async function startProcess(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
-    {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OTEL_LOGS_EXPORTER: 'none' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const [, port] = await waitForOutput(child, /"port":(\d+)/);
-  return { child, port: Number(port) };
-}
+import { startNodeProcess } from '../support/node-process.ts';
 
 describe('graceful shutdown', () => {
   it('finishes in-flight requests after SIGTERM and exits 0', async function () {
     this.timeout(30_000);
-    const { child, port } = await startProcess();
+    const api = await startNodeProcess(
+      ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
+      {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        OTEL_LOGS_EXPORTER: 'none',
+      },
+    );
+    const { child } = api;
+    const port = Number(new URL(api.url).port);
     const exited = once(child, 'exit');
 
     // An upload that is still arriving when the signal comes.

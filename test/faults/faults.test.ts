@@ -18,6 +18,7 @@ import {
   type RunningProcess,
 } from '../integration/pipeline-support.ts';
 import { ctx, kafka, poll, uniqueToken } from '../integration/support.ts';
+import { scrapeMetric } from '../support/node-process.ts';
 
 const RESULTS = 'bench/results/faults.json';
 const RATE_PAUSE_MS = 40; // about 20 requests/s, one access record each
@@ -45,15 +46,6 @@ function record(result: FaultResult): void {
   all.push(result);
   writeFileSync(RESULTS, `${JSON.stringify(all, null, 2)}\n`);
   console.log(`      ${JSON.stringify(result)}`);
-}
-
-/** Sum of a metric's series whose labels contain `labelFragment`. */
-async function labelledValue(url: string, name: string, labelFragment: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) && line.includes(labelFragment))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -191,10 +183,10 @@ describe('faults under steady traffic', function () {
         },
       );
       const dropped = api
-        ? await labelledValue(api.url, 'otel_sdk_processor_log_processed_total', 'error_type=')
+        ? await scrapeMetric(api.url, 'otel_sdk_processor_log_processed_total', 'error_type=')
         : 0;
       const failedExports = api
-        ? await labelledValue(api.url, 'otel_sdk_exporter_log_exported_total', 'error_type=')
+        ? await scrapeMetric(api.url, 'otel_sdk_exporter_log_exported_total', 'error_type=')
         : 0;
       record({
         ...result,

@@ -3,36 +3,20 @@ import { expect } from 'chai';
 import { encodeLokiJson, LOKI_JSON_CONTENT_TYPE, nowNs } from '../../src/shared/loki-push.ts';
 import { metricValue, startConsumer, type RunningProcess } from './pipeline-support.ts';
 import { endpoint, poll } from './support.ts';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { waitForOutput } from '../support/process-output.ts';
+import { startNodeProcess } from '../support/node-process.ts';
 
 async function startCanary(): Promise<RunningProcess & { run: string }> {
-  const child = spawn(process.execPath, ['src/canary/main.ts'], {
-    env: {
-      ...process.env,
-      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
-      CANARY_STORE: 'victorialogs',
-      CANARY_STORE_URL: endpoint.victoriaLogs,
-      CANARY_INTERVAL_MS: '200',
-      CANARY_DEADLINE_MS: '8000',
-      METRICS_HOST: '127.0.0.1',
-      METRICS_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const canary = await startNodeProcess(['src/canary/main.ts'], {
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
+    CANARY_STORE: 'victorialogs',
+    CANARY_STORE_URL: endpoint.victoriaLogs,
+    CANARY_INTERVAL_MS: '200',
+    CANARY_DEADLINE_MS: '8000',
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
   });
-  const [, port, run] = await waitForOutput(child, /"port":(\d+),"run":"([0-9a-f]+)"/);
-  return {
-    child,
-    run: run ?? '',
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const health = (await (await fetch(`${canary.url}/health`)).json()) as { run: string };
+  return { ...canary, run: health.run };
 }
 
 describe('pipeline canary', function () {

@@ -2,39 +2,14 @@
  * Runs the project's own processes (API, log consumer) against the native services, and reads
  * back what reached the log store. Used by the end-to-end pipeline tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { waitForOutput } from '../support/process-output.ts';
+import { scrapeMetric, startNodeProcess, type NodeProcess } from '../support/node-process.ts';
 import { endpoint, poll } from './support.ts';
 
-export interface RunningProcess {
-  child: ChildProcess;
-  url: string;
-  /** Stops the process with `signal` and waits for it to exit. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
-async function startProcess(args: string[], env: Record<string, string>): Promise<RunningProcess> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [, port] = await waitForOutput(child, /"port":(\d+)/);
-  return {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      await exited;
-    },
-  };
-}
+export type RunningProcess = NodeProcess;
 
 /** The API, exporting its logs over OTLP to the Collector, or straight to Kafka. */
 export function startApi(path: 'collector' | 'kafka', env: Record<string, string> = {}) {
-  return startProcess(['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
+  return startNodeProcess(['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
     PORT: '0',
     HOST: '127.0.0.1',
     FAULT_ROUTES: 'true',
@@ -51,7 +26,7 @@ export const CONSUMER_BATCH_MAX_ENTRIES = 100;
 
 /** The log consumer; resolves once it has joined the consumer group (its /health is 200). */
 export async function startConsumer(env: Record<string, string> = {}): Promise<RunningProcess> {
-  const consumer = await startProcess(['src/consumer/main.ts'], {
+  const consumer = await startNodeProcess(['src/consumer/main.ts'], {
     KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
     LOKI_PUSH_URL: endpoint.lokiPush,
     METRICS_HOST: '127.0.0.1',
@@ -193,12 +168,4 @@ export function countServerErrors(result: TrafficResult): number {
 }
 
 /** Reads one metric's summed value from a Prometheus text exposition. */
-export async function metricValue(metricsUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-      sum += Number(line.split(' ').at(-1));
-  }
-  return sum;
-}
+export const metricValue = scrapeMetric;

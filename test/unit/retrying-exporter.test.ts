@@ -16,6 +16,7 @@ function flakyExporter(failures: number): LogRecordExporter & { attempts: number
       );
     },
     shutdown: async () => undefined,
+    forceFlush: async () => undefined,
   };
   return exporter;
 }
