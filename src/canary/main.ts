@@ -5,15 +5,12 @@
  * Started with `npm run start:canary`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { logs, metrics, SeverityNumber } from '@opentelemetry/api';
+import { logs, SeverityNumber } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { exitOnConfigError } from '../shared/env.ts';
+import { createSelfMetrics, log, startOpsServer } from '../shared/self-observability.ts';
 import { RetryingLogRecordExporter } from '../telemetry/retrying-exporter.ts';
 import { SERVICE } from '../telemetry/service.ts';
 import { readCanaryConfig, type CanaryConfig } from './config.ts';
@@ -27,31 +24,33 @@ try {
   exitOnConfigError(error);
 }
 
-const log = (msg: string, fields: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
-
 // A fresh run id per process: sequence numbers restart at 0 and never collide with old runs.
 const run = randomBytes(4).toString('hex');
-const resource = resourceFromAttributes({
+const resourceAttributes = {
   'service.name': 'pipeline-canary',
   'service.version': SERVICE.version,
   'service.instance.id': run,
-});
+};
 
 const loggerProvider = new LoggerProvider({
-  resource,
-  // OTEL_EXPORTER_OTLP_* apply, as for the API.
+  resource: resourceFromAttributes(resourceAttributes),
+  // OTEL_EXPORTER_OTLP_* apply, and failed exports are retried, as for the API.
   processors: [
-    new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(), scheduledDelayMillis: 200 }),
+    new BatchLogRecordProcessor({
+      exporter: new RetryingLogRecordExporter(new OTLPLogExporter(), { maxElapsedMs: 60_000 }),
+      scheduledDelayMillis: 200,
+      exportTimeoutMillis: 90_000,
+    }),
   ],
 });
 logs.setGlobalLoggerProvider(loggerProvider);
 const logger = logs.getLogger('pipeline-canary');
 
-const prometheus = new PrometheusExporter({ preventServerStart: true });
-const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
-metrics.setGlobalMeterProvider(meterProvider);
-const meter = meterProvider.getMeter('pipeline-canary');
+const {
+  prometheus,
+  meter,
+  shutdown: shutdownMetrics,
+} = createSelfMetrics(resourceAttributes, 'pipeline-canary');
 const sent = meter.createCounter('canary.records.sent', {
   unit: '{record}',
   description: 'Canary records emitted',
@@ -125,18 +124,12 @@ async function check(): Promise<void> {
   }
 }
 
-const server = createServer((req, res) => {
-  if (req.url === '/metrics') return prometheus.getMetricsRequestHandler(req, res);
-  if (req.url === '/health') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    return res.end(JSON.stringify({ status: 'ok', run, version: SERVICE.version }));
-  }
-  res.writeHead(404, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { code: 'not_found', message: 'only /health and /metrics' } }));
-});
-server.listen(config.metricsPort, config.metricsHost, () => {
-  const { port } = server.address() as AddressInfo;
-  log('listening', { port, run, store: config.store, storeUrl: config.storeUrl });
+const server = startOpsServer({
+  host: config.metricsHost,
+  port: config.metricsPort,
+  prometheus,
+  health: () => ({ healthy: true, body: { status: 'ok', run, version: SERVICE.version } }),
+  describe: { run, store: config.store, storeUrl: config.storeUrl },
 });
 
 const timers = [
@@ -148,7 +141,7 @@ async function shutdown(signal: string): Promise<void> {
   log('shutting down', { signal });
   for (const timer of timers) clearInterval(timer);
   await loggerProvider.shutdown();
-  await meterProvider.shutdown();
+  await shutdownMetrics();
   server.close();
   process.exit(0);
 }

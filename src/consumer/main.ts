@@ -2,17 +2,13 @@
  * The log consumer: Kafka `api-logs-*` -> Loki push API, with its own /health and /metrics.
  * Started with `npm run start:consumer`.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exitOnConfigError } from '../shared/env.ts';
 import { quietKafkajsTimerWarning } from '../shared/kafkajs-warnings.ts';
+import { log, startOpsServer } from '../shared/self-observability.ts';
 import { SERVICE } from '../telemetry/service.ts';
 import { readConsumerConfig, type ConsumerConfig } from './config.ts';
 import { createConsumerMetrics } from './metrics.ts';
 import { LogShipper } from './shipper.ts';
-
-const log = (msg: string, fields: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
 
 let config: ConsumerConfig;
 try {
@@ -31,27 +27,19 @@ const shipper = new LogShipper(config, metrics, {
 });
 const startedAt = performance.now();
 
-const server = createServer((req, res) => {
-  if (req.url === '/metrics') {
-    metrics.prometheus.getMetricsRequestHandler(req, res);
-    return;
-  }
-  if (req.url === '/health') {
-    const body = {
+const server = startOpsServer({
+  host: config.metricsHost,
+  port: config.metricsPort,
+  prometheus: metrics.prometheus,
+  health: () => ({
+    healthy: shipper.ready,
+    body: {
       status: shipper.ready ? 'ok' : 'starting',
       version: SERVICE.version,
       uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
-    };
-    res.writeHead(shipper.ready ? 200 : 503, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-    return;
-  }
-  res.writeHead(404, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { code: 'not_found', message: 'only /health and /metrics' } }));
-});
-server.listen(config.metricsPort, config.metricsHost, () => {
-  const { port } = server.address() as AddressInfo;
-  log('listening', { port, groupId: config.groupId, pushUrl: config.lokiPushUrl });
+    },
+  }),
+  describe: { groupId: config.groupId, pushUrl: config.lokiPushUrl },
 });
 
 let stopping = false;

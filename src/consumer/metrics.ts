@@ -1,12 +1,9 @@
 /**
- * The consumer's own metrics, served in Prometheus format on its /metrics endpoint. Built on
- * the OpenTelemetry metrics SDK like the API's, but with no log export: the consumer's own logs
- * must never feed the pipeline it drains.
+ * The consumer's own metrics, served in Prometheus format on its /metrics endpoint.
  */
-import { metrics, type Attributes } from '@opentelemetry/api';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { Attributes } from '@opentelemetry/api';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { createSelfMetrics } from '../shared/self-observability.ts';
 
 export interface ConsumerMetrics {
   readonly prometheus: PrometheusExporter;
@@ -19,13 +16,10 @@ export interface ConsumerMetrics {
 }
 
 export function createConsumerMetrics(serviceName: string, version: string): ConsumerMetrics {
-  const prometheus = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': serviceName, 'service.version': version }),
-    readers: [prometheus],
-  });
-  metrics.setGlobalMeterProvider(provider);
-  const meter = provider.getMeter('log-consumer');
+  const { prometheus, meter, shutdown } = createSelfMetrics(
+    { 'service.name': serviceName, 'service.version': version },
+    'log-consumer',
+  );
 
   const consumed = meter.createCounter('log_consumer.records.consumed', {
     description: 'Log records read from Kafka',
@@ -93,6 +87,6 @@ export function createConsumerMetrics(serviceName: string, version: string): Con
         },
         lag,
       }),
-    shutdown: () => provider.shutdown(),
+    shutdown,
   };
 }

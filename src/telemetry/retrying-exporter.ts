@@ -55,6 +55,6 @@ export class RetryingLogRecordExporter implements LogRecordExporter {
   }
 
   forceFlush(): Promise<void> {
-    return this.#inner.forceFlush?.() ?? Promise.resolve();
+    return this.#inner.forceFlush();
   }
 }
