@@ -25,8 +25,14 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '15' },
     connections: { type: 'string', default: '20' },
     soak: { type: 'string', default: '300' },
+    // Extra KEY=VALUE settings for the instrumented variant, to find what the overhead is made
+    // of (e.g. --env OTEL_LOGS_EXPORTER=none).
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
+const INSTRUMENTED_ENV = Object.fromEntries(
+  args.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 const ROUNDS = Number(args.rounds);
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
@@ -64,8 +70,12 @@ function startApi(variant: Variant, otlpUrl: string): Promise<NodeProcess> {
   return startNodeProcess([...telemetry, 'src/api/main.ts'], {
     PORT: '0',
     HOST: '127.0.0.1',
+    // A store that fills up during warm-up, so RSS over the long run measures the process and
+    // its telemetry, not the demo data growing towards its cap (100 000 records a collection).
+    STORE_CAPACITY: '20000',
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
     OTEL_LOGS_EXPORTER: 'otlp',
+    ...(variant === 'instrumented' ? INSTRUMENTED_ENV : {}),
   });
 }
 
@@ -226,6 +236,7 @@ async function main(): Promise<void> {
       seconds: SECONDS,
       connections: CONNECTIONS,
       soakSeconds: SOAK_SECONDS,
+      instrumentedEnv: INSTRUMENTED_ENV,
     },
     rounds: results,
     bare,
