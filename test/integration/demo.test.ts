@@ -27,7 +27,11 @@ describe('native demo (npm run demo)', function () {
 
     const series = await poll(
       async () => {
-        const result = await promQuery('sum(http_server_request_duration_count{job="api"})');
+        // The demo has stopped by now, so its series are stale for an instant query; a range
+        // function still sees the samples scraped while it ran.
+        const result = await promQuery(
+          'sum(max_over_time(http_server_request_duration_count{job="api"}[10m]))',
+        );
         return result.length > 0 && Number(result[0]?.value[1]) > 0 ? result : undefined;
       },
       { timeoutMs: 60_000 },
