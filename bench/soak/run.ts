@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     minutes: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '5' },
     rate: { type: 'string', default: '50' },
+    // Recomputes soak.md from the samples in soak.json without running anything.
+    'report-only': { type: 'boolean', default: false },
   },
 });
 const MINUTES = Number(args.minutes);
@@ -129,41 +131,79 @@ async function main(): Promise<void> {
   await api.stop();
   await consumer.stop();
 
-  const afterWarmup = samples.find((entry) => entry.minute >= WARMUP_MINUTES) ?? samples[0];
-  const last = samples.at(-1);
-  const growth = (key: 'api' | 'consumer' | 'collector') =>
-    afterWarmup && last ? (last[key] - afterWarmup[key]) / afterWarmup[key] : NaN;
-  const summary = /summary: .*/.exec(loadgenOutput)?.[0] ?? '';
-  const report = {
+  const report: SoakReport = {
     date: new Date().toISOString(),
     minutes: MINUTES,
     warmupMinutes: WARMUP_MINUTES,
     rate: RATE,
-    loadgen: summary,
+    loadgen: /summary: .*/.exec(loadgenOutput)?.[0] ?? '',
     canary: canaryFigures,
-    rssGrowthAfterWarmup: {
-      api: growth('api'),
-      consumer: growth('consumer'),
-      collector: growth('collector'),
-    },
     samples,
   };
-  writeFileSync(join(ROOT, 'bench/results/soak.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeReport(report);
+}
+
+type Sample = { minute: number; api: number; consumer: number; collector: number };
+type Process = 'api' | 'consumer' | 'collector';
+
+interface SoakReport {
+  date: string;
+  minutes: number;
+  warmupMinutes: number;
+  rate: number;
+  loadgen: string;
+  canary: { sent: number; arrived: number; missing: number; duplicated: number };
+  samples: Sample[];
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+};
+
+/**
+ * RSS swings by tens of MiB between garbage collections, so growth compares the median of the
+ * first five minutes after warm-up with the median of the last five, not two single samples.
+ */
+function writeReport(report: SoakReport): void {
+  const { samples, warmupMinutes: warmup, minutes } = report;
+  const early = samples.filter((entry) => entry.minute >= warmup && entry.minute < warmup + 5);
+  const late = samples.filter((entry) => entry.minute > minutes - 5);
+  const window = (entries: Sample[], key: Process) => median(entries.map((entry) => entry[key]));
+  const growth = (key: Process) => (window(late, key) - window(early, key)) / window(early, key);
+  const rssGrowthAfterWarmup = {
+    api: growth('api'),
+    consumer: growth('consumer'),
+    collector: growth('collector'),
+  };
+  writeFileSync(
+    join(ROOT, 'bench/results/soak.json'),
+    `${JSON.stringify({ ...report, rssGrowthAfterWarmup }, null, 2)}\n`,
+  );
   const pct = (value: number) => `${(value * 100).toFixed(1)} %`;
+  const { canary } = report;
   const lines = [
-    `| process | RSS after ${WARMUP_MINUTES} min warm-up | RSS at ${MINUTES} min | growth |`,
-    '| --- | ---: | ---: | ---: |',
+    `| process | median RSS, minutes ${warmup}-${warmup + 5} | median RSS, last 5 minutes | growth | max RSS |`,
+    '| --- | ---: | ---: | ---: | ---: |',
     ...(['api', 'consumer', 'collector'] as const).map(
-      (key) => `| ${key} | ${afterWarmup?.[key]} MiB | ${last?.[key]} MiB | ${pct(growth(key))} |`,
+      (key) =>
+        `| ${key} | ${window(early, key)} MiB | ${window(late, key)} MiB | ${pct(growth(key))} | ` +
+        `${Math.max(...samples.map((entry) => entry[key]))} MiB |`,
     ),
     '',
-    `Load: ${RATE} requests/s for ${MINUTES} min (${summary.replace('summary: ', '')}). Canary: ` +
-      `${canaryFigures.sent} sent, ${canaryFigures.arrived} found, ${canaryFigures.missing} missing, ` +
-      `${canaryFigures.duplicated} duplicated. ${report.date.slice(0, 10)}, one 2-core machine.`,
+    `Load: ${report.rate} requests/s for ${minutes} min (${report.loadgen.replace('summary: ', '')}). ` +
+      `Canary: ${canary.sent} sent, ${canary.arrived} found, ${canary.missing} missing, ` +
+      `${canary.duplicated} duplicated. ${report.date.slice(0, 10)}, one 2-core machine.`,
     '',
   ];
   writeFileSync(join(ROOT, 'bench/results/soak.md'), lines.join('\n'));
   console.log(lines.join('\n'));
 }
 
-await main();
+if (args['report-only']) {
+  writeReport(
+    JSON.parse(readFileSync(join(ROOT, 'bench/results/soak.json'), 'utf8')) as SoakReport,
+  );
+} else {
+  await main();
+}
