@@ -4,21 +4,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FaultResult } from '../test/faults/faults.test.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const README = join(ROOT, 'README.md');
-
-interface FaultResult {
-  fault: string;
-  faultSeconds: number;
-  requests: number;
-  ratePerSecond: number;
-  stored: number;
-  lost: number;
-  duplicated: number;
-  recoverySeconds: number;
-  note?: string;
-}
 
 function faultsTable(): string | undefined {
   const file = join(ROOT, 'bench/results/faults.json');

@@ -8,8 +8,6 @@
  */
 import { logs, SeverityNumber, type Attributes, type Logger } from '@opentelemetry/api';
 
-export type LogType = 'access' | 'app' | 'error';
-
 let logger: Logger | undefined;
 
 function apiLogger(): Logger {

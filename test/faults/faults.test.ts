@@ -23,7 +23,7 @@ import { scrapeMetric } from '../support/node-process.ts';
 const RESULTS = 'bench/results/faults.json';
 const RATE_PAUSE_MS = 40; // about 20 requests/s, one access record each
 
-interface FaultResult {
+export interface FaultResult {
   fault: string;
   faultSeconds: number;
   requests: number;
