@@ -133,6 +133,17 @@ describe('telemetry through the real SDK', () => {
       expect(errors[0]?.spanContext?.traceId).to.equal(access?.spanContext?.traceId);
     });
 
+    it('continues the trace of an incoming traceparent header', async () => {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      await fetch(`${api.baseUrl}/health`, {
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
+      const [access] = records('access');
+      expect(access?.spanContext?.traceId).to.equal(traceId);
+      expect(access?.spanContext?.spanId).to.match(/^[0-9a-f]{16}$/);
+      expect(access?.spanContext?.spanId).to.not.equal('00f067aa0ba902b7');
+    });
+
     it('writes app records for created orders and low stock', async () => {
       const user = await (
         await postJson(api.baseUrl, '/users', { username: 'l_user', email: 'l@example.com' })
