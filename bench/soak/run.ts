@@ -33,6 +33,12 @@ const { values: args } = parseArgs({
     minutes: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '5' },
     rate: { type: 'string', default: '50' },
+    // V8 grows its heap lazily up to a limit derived from the machine's memory (GBs here), so
+    // without a cap RSS follows the collector's laziness rather than leaks. A container's memory
+    // limit caps it the same way (compose gives the API 512 MiB).
+    'max-old-space-mib': { type: 'string', default: '192' },
+    // Small enough that the demo data reaches its cap during warm-up and stops growing.
+    'store-capacity': { type: 'string', default: '500' },
     // Recomputes soak.md from the samples in soak.json without running anything.
     'report-only': { type: 'boolean', default: false },
   },
@@ -40,6 +46,7 @@ const { values: args } = parseArgs({
 const MINUTES = Number(args.minutes);
 const WARMUP_MINUTES = Number(args.warmup);
 const RATE = Number(args.rate);
+const NODE_OPTIONS = `--max-old-space-size=${Number(args['max-old-space-mib'])}`;
 const ctx = createContext((line) => console.log(`[services] ${line}`));
 const endpoint = endpoints(ctx);
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -54,6 +61,7 @@ async function main(): Promise<void> {
   if (!(await serviceStatus(ctx)).every((service) => service.healthy)) await startServices(ctx);
   const collectorPid = Number(readFileSync(runPaths(ctx, 'collector').pidFile, 'utf8'));
   const consumer = await startNodeProcess(['src/consumer/main.ts'], {
+    NODE_OPTIONS,
     KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
     LOKI_PUSH_URL: endpoint.lokiPush,
     METRICS_HOST: '127.0.0.1',
@@ -62,6 +70,8 @@ async function main(): Promise<void> {
   const api = await startNodeProcess(
     ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
     {
+      NODE_OPTIONS,
+      STORE_CAPACITY: String(Number(args['store-capacity'])),
       PORT: '0',
       HOST: '127.0.0.1',
       FAULT_ROUTES: 'true',
@@ -136,6 +146,7 @@ async function main(): Promise<void> {
     minutes: MINUTES,
     warmupMinutes: WARMUP_MINUTES,
     rate: RATE,
+    settings: { nodeOptions: NODE_OPTIONS, storeCapacity: Number(args['store-capacity']) },
     loadgen: /summary: .*/.exec(loadgenOutput)?.[0] ?? '',
     canary: canaryFigures,
     samples,
@@ -151,6 +162,7 @@ interface SoakReport {
   minutes: number;
   warmupMinutes: number;
   rate: number;
+  settings?: { nodeOptions: string; storeCapacity: number };
   loadgen: string;
   canary: { sent: number; arrived: number; missing: number; duplicated: number };
   samples: Sample[];
@@ -191,7 +203,9 @@ function writeReport(report: SoakReport): void {
         `${Math.max(...samples.map((entry) => entry[key]))} MiB |`,
     ),
     '',
-    `Load: ${report.rate} requests/s for ${minutes} min (${report.loadgen.replace('summary: ', '')}). ` +
+    `Load: ${report.rate} requests/s for ${minutes} min (${report.loadgen.replace('summary: ', '')}); ` +
+      `API and consumer with ${report.settings?.nodeOptions ?? 'no heap cap'}, store capacity ` +
+      `${report.settings?.storeCapacity ?? 100000}. ` +
       `Canary: ${canary.sent} sent, ${canary.arrived} found, ${canary.missing} missing, ` +
       `${canary.duplicated} duplicated. ${report.date.slice(0, 10)}, one 2-core machine.`,
     '',
