@@ -62,6 +62,17 @@ function timestampOf(record: DecodedLogRecord, nowNs: bigint): bigint {
   return nowNs;
 }
 
+/** Attribute keys repeat on every record; their line keys are computed once. */
+const lineKeys = new Map<string, string>();
+function lineKey(attribute: string): string {
+  let key = lineKeys.get(attribute);
+  if (key === undefined) {
+    key = attribute.replaceAll('.', '_');
+    if (lineKeys.size < 10_000) lineKeys.set(attribute, key);
+  }
+  return key;
+}
+
 export function mapResourceLogs(
   resourceLogs: DecodedResourceLogs[],
   logType: string,
@@ -71,6 +82,22 @@ export function mapResourceLogs(
   for (const { resource, scopes } of resourceLogs) {
     const serviceName = asString(resource['service.name']) ?? 'unknown_service';
     const environment = asString(resource['deployment.environment.name']) ?? 'unknown';
+    // One label object per level and resource, shared by its entries, so that grouping them
+    // into streams needs no per-entry label formatting.
+    const labelsByLevel = new Map<string, Record<string, string>>();
+    const labelsFor = (level: string) => {
+      let labels = labelsByLevel.get(level);
+      if (!labels) {
+        labels = {
+          service_name: serviceName,
+          log_type: logType,
+          level,
+          deployment_environment: environment,
+        };
+        labelsByLevel.set(level, labels);
+      }
+      return labels;
+    };
     for (const scope of scopes) {
       for (const record of scope.records) {
         const line: Record<string, unknown> = { msg: toJson(record.body) };
@@ -85,16 +112,10 @@ export function mapResourceLogs(
             const text = asString(value);
             if (text !== undefined) structuredMetadata[metadataName] = text;
           }
-          line[key.replaceAll('.', '_')] = toJson(value);
+          line[lineKey(key)] = toJson(value);
         }
-        const level = levelOf(record);
         mapped.push({
-          labels: {
-            service_name: serviceName,
-            log_type: logType,
-            level,
-            deployment_environment: environment,
-          },
+          labels: labelsFor(levelOf(record)),
           entry: {
             timestampNs: timestampOf(record, nowNs),
             line: JSON.stringify(line),

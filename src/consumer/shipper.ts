@@ -32,17 +32,24 @@ interface DeadLetter {
 
 /** Groups entries by label set, one Loki stream per distinct set. */
 export function toStreams(entries: MappedEntry[]): LokiStream[] {
-  const streams = new Map<string, LokiStream>();
+  // Entries of one resource share their label objects (see mapResourceLogs), so most lookups
+  // hit by identity; equal label sets from different messages are merged by their text.
+  const byObject = new Map<Record<string, string>, LokiStream>();
+  const byText = new Map<string, LokiStream>();
   for (const { labels, entry } of entries) {
-    const key = formatLabels(labels);
-    let stream = streams.get(key);
+    let stream = byObject.get(labels);
     if (!stream) {
-      stream = { labels, entries: [] };
-      streams.set(key, stream);
+      const key = formatLabels(labels);
+      stream = byText.get(key);
+      if (!stream) {
+        stream = { labels, entries: [] };
+        byText.set(key, stream);
+      }
+      byObject.set(labels, stream);
     }
     stream.entries.push(entry);
   }
-  return [...streams.values()];
+  return [...byText.values()];
 }
 
 const approximateBytes = (entries: MappedEntry[]) =>
