@@ -24,18 +24,23 @@ export function createShopMetrics(shop: Shop): ShopMetrics {
     unit: '{USD}',
     advice: { explicitBucketBoundaries: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] },
   });
-  meter
-    .createObservableGauge('shop.inventory.units', {
-      description: 'Units in stock across all products',
-      unit: '{unit}',
-    })
-    .addCallback((result) => result.observe(shop.inventory().unitsInStock));
-  meter
-    .createObservableGauge('shop.inventory.low_stock_products', {
-      description: 'Products at or below the low-stock threshold',
-      unit: '{product}',
-    })
-    .addCallback((result) => result.observe(shop.inventory().lowStockProducts));
+  const unitsInStock = meter.createObservableGauge('shop.inventory.units', {
+    description: 'Units in stock across all products',
+    unit: '{unit}',
+  });
+  const lowStockProducts = meter.createObservableGauge('shop.inventory.low_stock_products', {
+    description: 'Products at or below the low-stock threshold',
+    unit: '{product}',
+  });
+  // One pass over the products per collection for both gauges.
+  meter.addBatchObservableCallback(
+    (result) => {
+      const inventory = shop.inventory();
+      result.observe(unitsInStock, inventory.unitsInStock);
+      result.observe(lowStockProducts, inventory.lowStockProducts);
+    },
+    [unitsInStock, lowStockProducts],
+  );
   meter
     .createObservableCounter('shop.store.evictions', {
       description: 'Records evicted because a collection reached its capacity',

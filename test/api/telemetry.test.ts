@@ -68,6 +68,7 @@ describe('telemetry through the real SDK', () => {
       expect(text).to.match(/^shop_orders_created_total(\{[^}]*\})? [1-9]/m);
       expect(text).to.match(/^shop_order_value_count(\{[^}]*\})? [1-9]/m);
       expect(text).to.match(/^shop_inventory_units(\{[^}]*\})? \d+/m);
+      expect(text).to.match(/^shop_inventory_low_stock_products(\{[^}]*\})? \d+/m);
     });
   });
 
