@@ -173,5 +173,20 @@ export function pipelineHealthDashboard(): Dashboard {
         'What arrived at the end of the pipeline, per log type.',
       ),
     )
+    .withRow(new RowBuilder('Memory'))
+    .withPanel(
+      timeseries('Resident memory', [PIPELINE.memoryRss], {
+        unit: 'bytes',
+        description:
+          'RSS of each component. Growth with a flat V8 heap (next panel) is the allocator or the heap reserving space, not a leak.',
+      }),
+    )
+    .withPanel(
+      timeseries('V8 heap used', [PIPELINE.memoryHeapUsed], {
+        unit: 'bytes',
+        description:
+          'Live JavaScript objects of the Node components; a leak shows as a rising floor between collections.',
+      }),
+    )
     .build();
 }

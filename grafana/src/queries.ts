@@ -252,6 +252,18 @@ export const PIPELINE = {
     `time() - max(log_consumer_last_push_time{${CONSUMER}} > 0)`,
     'seconds since last push',
   ),
+  // Node components report their RSS as process_memory_usage (OTel semantic conventions), the
+  // Collector as otelcol_process_memory_rss; one panel shows every stage side by side.
+  memoryRss: promql(
+    'pipeline.memory_rss',
+    `sum by (job) (process_memory_usage{job=~"$api|$consumer|$canary"}) or sum by (job) (otelcol_process_memory_rss{${COLLECTOR}})`,
+    '{{job}}',
+  ),
+  memoryHeapUsed: promql(
+    'pipeline.memory_heap_used',
+    'sum by (job) (nodejs_memory_usage{job=~"$api|$consumer|$canary", nodejs_memory_type="heap_used"})',
+    '{{job}}',
+  ),
   logVolumeByType: logql(
     'pipeline.loki_volume_by_type',
     'sum by (log_type) (count_over_time({service_name=~".+"}[$__interval]))',

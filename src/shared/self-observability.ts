@@ -10,6 +10,7 @@ import { metrics, type Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { observeProcessMemory } from './process-memory.ts';
 
 export type Log = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -29,7 +30,9 @@ export function createSelfMetrics(resource: Record<string, string>, scope: strin
     readers: [prometheus],
   });
   metrics.setGlobalMeterProvider(provider);
-  return { prometheus, meter: provider.getMeter(scope), shutdown: () => provider.shutdown() };
+  const meter = provider.getMeter(scope);
+  observeProcessMemory(meter);
+  return { prometheus, meter, shutdown: () => provider.shutdown() };
 }
 
 export interface OpsServerOptions {

@@ -30,6 +30,7 @@ import {
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor } from '@opentelemetry/sdk-trace';
+import { observeProcessMemory } from '../shared/process-memory.ts';
 import type { TelemetryConfig } from './config.ts';
 import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
 import { RetryingLogRecordExporter } from './retrying-exporter.ts';
@@ -77,6 +78,7 @@ export async function startTelemetry(
   const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
   // Instrumentations take their meter from the global provider when they are constructed.
   metrics.setGlobalMeterProvider(meterProvider);
+  observeProcessMemory(meterProvider.getMeter('shop-api.process'));
 
   process.env['OTEL_NODE_ENABLED_INSTRUMENTATIONS'] ??= config.defaultInstrumentations;
   const instrumentations = getNodeAutoInstrumentations({

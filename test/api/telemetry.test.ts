@@ -70,6 +70,22 @@ describe('telemetry through the real SDK', () => {
       expect(text).to.match(/^shop_inventory_units(\{[^}]*\})? \d+/m);
       expect(text).to.match(/^shop_inventory_low_stock_products(\{[^}]*\})? \d+/m);
     });
+
+    it('exposes its own memory: RSS, and the V8 heap apart from memory outside it', async () => {
+      const text = await scrape();
+      const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1]);
+      const rss = value(/^process_memory_usage\{[^}]*\} (\S+)$/m);
+      const heapUsed = value(
+        /^nodejs_memory_usage\{[^}]*nodejs_memory_type="heap_used"[^}]*\} (\S+)$/m,
+      );
+      const heapTotal = value(
+        /^nodejs_memory_usage\{[^}]*nodejs_memory_type="heap_total"[^}]*\} (\S+)$/m,
+      );
+      expect(heapUsed).to.be.greaterThan(1024 * 1024);
+      expect(heapTotal).to.be.at.least(heapUsed);
+      expect(rss).to.be.greaterThan(heapUsed);
+      expect(text).to.match(/^nodejs_memory_usage\{[^}]*nodejs_memory_type="external"/m);
+    });
   });
 
   describe('log records', () => {
