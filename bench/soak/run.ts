@@ -37,6 +37,11 @@ const { values: args } = parseArgs({
     // without a cap RSS follows the collector's laziness rather than leaks. A container's memory
     // limit caps it the same way (compose gives the API 512 MiB).
     'max-old-space-mib': { type: 'string', default: '192' },
+    // V8 also grows its young generation under a steady allocation rate, up to 128 MiB with
+    // plenty of memory, and takes tens of minutes to get there at 50 requests/s: a
+    // step in RSS that is neither a leak nor over by the end of a 5-minute warm-up. A fixed
+    // size (min = max) makes it a constant instead. 0 leaves V8's default sizing.
+    'semi-space-mib': { type: 'string', default: '16' },
     // Small enough that the demo data reaches its cap during warm-up and stops growing.
     'store-capacity': { type: 'string', default: '500' },
     // Recomputes soak.md from the samples in soak.json without running anything.
@@ -46,10 +51,34 @@ const { values: args } = parseArgs({
 const MINUTES = Number(args.minutes);
 const WARMUP_MINUTES = Number(args.warmup);
 const RATE = Number(args.rate);
-const NODE_OPTIONS = `--max-old-space-size=${Number(args['max-old-space-mib'])}`;
+const SEMI_SPACE_MIB = Number(args['semi-space-mib']);
+/** V8 flags for the API and the consumer (on the command line: NODE_OPTIONS refuses some). */
+const V8_FLAGS = [
+  `--max-old-space-size=${Number(args['max-old-space-mib'])}`,
+  ...(SEMI_SPACE_MIB > 0
+    ? [`--min-semi-space-size=${SEMI_SPACE_MIB}`, `--max-semi-space-size=${SEMI_SPACE_MIB}`]
+    : []),
+];
 const ctx = createContext((line) => console.log(`[services] ${line}`));
 const endpoint = endpoints(ctx);
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/** V8 heap used and reserved, and memory outside the heap, from the process's own /metrics. */
+async function heapMiB(url: string): Promise<HeapFigures | undefined> {
+  const mib = async (type: string) =>
+    Math.round(
+      (await scrapeMetric(url, 'nodejs_memory_usage', `nodejs_memory_type="${type}"`)) / 2 ** 20,
+    );
+  try {
+    return {
+      used: await mib('heap_used'),
+      total: await mib('heap_total'),
+      external: await mib('external'),
+    };
+  } catch {
+    return undefined;
+  }
+}
 
 const rssMiB = (pid: number | undefined) => {
   if (!pid) return NaN;
@@ -60,17 +89,15 @@ const rssMiB = (pid: number | undefined) => {
 async function main(): Promise<void> {
   if (!(await serviceStatus(ctx)).every((service) => service.healthy)) await startServices(ctx);
   const collectorPid = Number(readFileSync(runPaths(ctx, 'collector').pidFile, 'utf8'));
-  const consumer = await startNodeProcess(['src/consumer/main.ts'], {
-    NODE_OPTIONS,
+  const consumer = await startNodeProcess([...V8_FLAGS, 'src/consumer/main.ts'], {
     KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
     LOKI_PUSH_URL: endpoint.lokiPush,
     METRICS_HOST: '127.0.0.1',
     METRICS_PORT: '0',
   });
   const api = await startNodeProcess(
-    ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
+    [...V8_FLAGS, '--import', './src/telemetry/register.ts', 'src/api/main.ts'],
     {
-      NODE_OPTIONS,
       STORE_CAPACITY: String(Number(args['store-capacity'])),
       PORT: '0',
       HOST: '127.0.0.1',
@@ -102,26 +129,34 @@ async function main(): Promise<void> {
   let loadgenOutput = '';
   loadgen.stdout?.on('data', (chunk) => (loadgenOutput += String(chunk)));
 
-  const samples: { minute: number; api: number; consumer: number; collector: number }[] = [];
+  const samples: Sample[] = [];
   const started = Date.now();
-  const sample = () => {
+  const sample = async () => {
     const minute = Math.round((Date.now() - started) / 6000) / 10;
-    const entry = {
+    const entry: Sample = {
       minute,
       api: rssMiB(api.child.pid),
       consumer: rssMiB(consumer.child.pid),
       collector: rssMiB(collectorPid),
+      heap: { api: await heapMiB(api.url), consumer: await heapMiB(consumer.url) },
     };
     samples.push(entry);
+    const heap = (key: 'api' | 'consumer') => {
+      const figures = entry.heap?.[key];
+      return figures
+        ? ` (heap ${figures.used}/${figures.total}, external ${figures.external})`
+        : '';
+    };
     log(
-      `minute ${minute}/${MINUTES}: RSS API ${entry.api} MiB, consumer ${entry.consumer} MiB, Collector ${entry.collector} MiB`,
+      `minute ${minute}/${MINUTES}: RSS API ${entry.api} MiB${heap('api')}, consumer ` +
+        `${entry.consumer} MiB${heap('consumer')}, Collector ${entry.collector} MiB`,
     );
   };
-  sample();
-  const sampler = setInterval(sample, 30_000);
+  await sample();
+  const sampler = setInterval(() => void sample(), 30_000);
   await once(loadgen, 'exit');
   clearInterval(sampler);
-  sample();
+  await sample();
 
   log('load finished; waiting for the canary to account for every record ...');
   await poll(
@@ -143,10 +178,14 @@ async function main(): Promise<void> {
 
   const report: SoakReport = {
     date: new Date().toISOString(),
+    command: [
+      'npm run soak',
+      ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
+    ].join(' '),
     minutes: MINUTES,
     warmupMinutes: WARMUP_MINUTES,
     rate: RATE,
-    settings: { nodeOptions: NODE_OPTIONS, storeCapacity: Number(args['store-capacity']) },
+    settings: { nodeOptions: V8_FLAGS.join(' '), storeCapacity: Number(args['store-capacity']) },
     loadgen: /summary: .*/.exec(loadgenOutput)?.[0] ?? '',
     canary: canaryFigures,
     samples,
@@ -154,11 +193,24 @@ async function main(): Promise<void> {
   writeReport(report);
 }
 
-type Sample = { minute: number; api: number; consumer: number; collector: number };
+interface HeapFigures {
+  used: number;
+  total: number;
+  external: number;
+}
+interface Sample {
+  minute: number;
+  api: number;
+  consumer: number;
+  collector: number;
+  /** Absent in results recorded before the components exposed their heap. */
+  heap?: { api?: HeapFigures; consumer?: HeapFigures };
+}
 type Process = 'api' | 'consumer' | 'collector';
 
 interface SoakReport {
   date: string;
+  command?: string;
   minutes: number;
   warmupMinutes: number;
   rate: number;
@@ -202,16 +254,45 @@ function writeReport(report: SoakReport): void {
         `| ${key} | ${window(early, key)} MiB | ${window(late, key)} MiB | ${pct(growth(key))} | ` +
         `${Math.max(...samples.map((entry) => entry[key]))} MiB |`,
     ),
+    ...heapTable(early, late),
     '',
     `Load: ${report.rate} requests/s for ${minutes} min (${report.loadgen.replace('summary: ', '')}); ` +
       `API and consumer with ${report.settings?.nodeOptions ?? 'no heap cap'}, store capacity ` +
       `${report.settings?.storeCapacity ?? 100000}. ` +
       `Canary: ${canary.sent} sent, ${canary.arrived} found, ${canary.missing} missing, ` +
-      `${canary.duplicated} duplicated. ${report.date.slice(0, 10)}, one 2-core machine.`,
+      `${canary.duplicated} duplicated. ${report.date.slice(0, 10)}, one 2-core machine, ` +
+      `\`${report.command ?? 'npm run soak'}\`.`,
     '',
   ];
   writeFileSync(join(ROOT, 'bench/results/soak.md'), lines.join('\n'));
   console.log(lines.join('\n'));
+}
+
+/** Where the memory sits (V8 heap used, heap reserved, outside the heap), same windows as RSS. */
+function heapTable(early: Sample[], late: Sample[]): string[] {
+  const figure = (entries: Sample[], key: 'api' | 'consumer', field: keyof HeapFigures) =>
+    median(
+      entries
+        .map((entry) => entry.heap?.[key]?.[field])
+        .filter((value): value is number => value !== undefined),
+    );
+  if (Number.isNaN(figure(late, 'api', 'used'))) return [];
+  const fields = [
+    ['used', 'V8 heap used'],
+    ['total', 'V8 heap reserved'],
+    ['external', 'outside the heap'],
+  ] as const;
+  return [
+    '',
+    `| process | ${fields.map(([, title]) => `${title}, early -> late`).join(' | ')} |`,
+    `| --- | ${fields.map(() => '---:').join(' | ')} |`,
+    ...(['api', 'consumer'] as const).map(
+      (key) =>
+        `| ${key} | ${fields
+          .map(([field]) => `${figure(early, key, field)} -> ${figure(late, key, field)} MiB`)
+          .join(' | ')} |`,
+    ),
+  ];
 }
 
 if (args['report-only']) {
