@@ -16,6 +16,12 @@ export interface ConsumerConfig {
   /** How Kafka message values are decoded; `auto` sniffs JSON by its first byte. */
   messageEncoding: 'auto' | 'otlp_proto' | 'otlp_json';
   batch: { maxEntries: number; maxBytes: number; maxWaitMs: number };
+  /**
+   * Partitions whose batches are decoded and pushed at the same time; while one push waits
+   * for the store, the next partition's records are being decoded. Each partition stays in
+   * order: it has at most one batch in flight.
+   */
+  partitionsInParallel: number;
   retry: { initialDelayMs: number; maxDelayMs: number };
   pushTimeoutMs: number;
   /** How often the topic list is checked for new topics matching the pattern. */
@@ -60,6 +66,7 @@ export function readConsumerConfig(env: NodeJS.ProcessEnv): ConsumerConfig {
       maxBytes: readInteger(env, 'BATCH_MAX_BYTES', 1024 * 1024, { min: 1024 }),
       maxWaitMs: readInteger(env, 'BATCH_MAX_WAIT_MS', 1000, { min: 1 }),
     },
+    partitionsInParallel: readInteger(env, 'PARTITIONS_IN_PARALLEL', 1, { min: 1, max: 64 }),
     retry: {
       initialDelayMs,
       maxDelayMs: readInteger(env, 'RETRY_MAX_DELAY_MS', 30_000, { min: initialDelayMs }),

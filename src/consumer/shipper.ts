@@ -172,6 +172,7 @@ export class LogShipper {
 
   #run(): Promise<void> {
     return this.#consumer.run({
+      partitionsConsumedConcurrently: this.#config.partitionsInParallel,
       eachBatchAutoResolve: false,
       autoCommit: false,
       eachBatch: (payload) => this.#shipBatch(payload),

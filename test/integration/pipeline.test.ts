@@ -72,6 +72,18 @@ describe('log pipeline end to end', function () {
     });
   }
 
+  it('delivers every record exactly once with several partitions in flight (PARTITIONS_IN_PARALLEL=3)', async () => {
+    const token = uniqueToken('e2eparallel');
+    await track(startConsumer({ PARTITIONS_IN_PARALLEL: '3' }));
+    const api = await track(startApi('collector'));
+    const traffic = await sendTraffic(api.url, token, 90);
+    // Access, app and error records travel on different topics, shipped side by side.
+    expect(await waitForRecords('access', token, 90)).to.deep.equal({ total: 90, distinct: 90 });
+    const serverErrors = countServerErrors(traffic);
+    const errors = await waitForRecords('error', token, serverErrors);
+    expect(errors).to.deep.equal({ total: serverErrors, distinct: serverErrors });
+  });
+
   it('loses nothing when the consumer is killed mid-stream and restarted', async () => {
     const token = uniqueToken('e2ekill');
     const api = await track(startApi('collector'));

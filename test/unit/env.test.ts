@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { readApiConfig } from '../../src/api/config.ts';
+import { readConsumerConfig } from '../../src/consumer/config.ts';
 import { ConfigError } from '../../src/shared/env.ts';
 import { readTelemetryConfig } from '../../src/telemetry/config.ts';
 import { RateLimitedDiagLogger } from '../../src/telemetry/diagnostics.ts';
@@ -22,6 +23,15 @@ describe('configuration', () => {
     expect(() =>
       readTelemetryConfig({ OTEL_LOGS_EXPORTER: 'carrier-pigeon' }, { name: 's', version: '1' }),
     ).to.throw(ConfigError, /OTEL_LOGS_EXPORTER must be one of otlp, kafka, console, none/);
+  });
+
+  it('ships one partition at a time unless PARTITIONS_IN_PARALLEL says otherwise', () => {
+    expect(readConsumerConfig({}).partitionsInParallel).to.equal(1);
+    expect(readConsumerConfig({ PARTITIONS_IN_PARALLEL: '3' }).partitionsInParallel).to.equal(3);
+    expect(() => readConsumerConfig({ PARTITIONS_IN_PARALLEL: '0' })).to.throw(
+      ConfigError,
+      /PARTITIONS_IN_PARALLEL must be between 1 and 64/,
+    );
   });
 });
 
