@@ -6,7 +6,8 @@
  *    distinct request ids found in the store) and emit-to-queryable latency, measured by probe
  *    requests sent once a second and polled for in the store.
  * 2. Consumer alone: a topic pre-filled with `--records` records is drained into the store;
- *    records/s next to the raw read rate of the same topic by kcat, the ceiling.
+ *    records/s next to the raw read rate of the same topic by kcat, the ceiling. Drained with
+ *    PARTITIONS_IN_PARALLEL=1 (the default) and 3, `--consumer-rounds` times each.
  *
  *   npm run bench:pipeline                                 # 250..5000/s, 30 s each, 1M records
  *   npm run bench:pipeline -- --rates 5000 --seconds 300   # the 5-minute sustained run
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     records: { type: 'string', default: '1000000' },
     'skip-e2e': { type: 'boolean', default: false },
     'skip-consumer': { type: 'boolean', default: false },
+    'consumer-rounds': { type: 'string', default: '2' },
   },
 });
 const RATES = args.rates.split(',').map(Number);
@@ -194,6 +196,8 @@ async function sweep(): Promise<SweepResult[]> {
 }
 
 interface ConsumerResult {
+  /** The consumer's PARTITIONS_IN_PARALLEL for this drain. */
+  partitionsInParallel: number;
   records: number;
   consumerSeconds: number;
   consumerRecordsPerSecond: number;
@@ -218,7 +222,7 @@ function ensureKcat(): boolean {
   }
 }
 
-async function consumerAlone(): Promise<ConsumerResult> {
+async function consumerAlone(partitionsInParallel: number): Promise<ConsumerResult> {
   const topic = `api-logs-bench${Date.now().toString(36)}`;
   const kafka = new kafkajs.Kafka({
     clientId: 'bench',
@@ -294,8 +298,9 @@ async function consumerAlone(): Promise<ConsumerResult> {
     log(`kcat read ${messages} messages (${records} records) in ${kcatSeconds.toFixed(1)} s`);
   }
 
-  log('draining with the consumer ...');
+  log(`draining with the consumer, PARTITIONS_IN_PARALLEL=${partitionsInParallel} ...`);
   const consumer = await startConsumer({
+    PARTITIONS_IN_PARALLEL: String(partitionsInParallel),
     CONSUMER_GROUP: `bench-${topic}`,
     TOPIC_PATTERN: `^${topic}$`,
     BATCH_MAX_ENTRIES: '5000',
@@ -324,7 +329,13 @@ async function consumerAlone(): Promise<ConsumerResult> {
   log(
     `consumer drained ${records} records in ${consumerSeconds.toFixed(1)} s; ${landedInStore} found in the store`,
   );
+  // The topic matches the pipeline consumer's pattern: left behind, its records would be shipped
+  // again by the next consumer of the default group (the demo, the soak, the tests).
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] });
+  await admin.disconnect();
   return {
+    partitionsInParallel,
     records,
     consumerSeconds,
     consumerRecordsPerSecond: records / consumerSeconds,
@@ -337,7 +348,16 @@ async function consumerAlone(): Promise<ConsumerResult> {
 async function main(): Promise<void> {
   if (!(await serviceStatus(ctx)).every((service) => service.healthy)) await startServices(ctx);
   const e2e = args['skip-e2e'] ? [] : await sweep();
-  const consumer = args['skip-consumer'] ? undefined : await consumerAlone();
+  // The default (one partition at a time) and every partition of the topic at once, alternated:
+  // the store is still merging the previous drain's data when the next one starts.
+  const consumer = [];
+  if (!args['skip-consumer']) {
+    for (let round = 0; round < Number(args['consumer-rounds']); round += 1) {
+      for (const partitionsInParallel of [1, 3]) {
+        consumer.push(await consumerAlone(partitionsInParallel));
+      }
+    }
+  }
   const report = { date: new Date().toISOString(), node: process.version, cores: 2, e2e, consumer };
   writeFileSync(join(ROOT, 'bench/results/pipeline.json'), `${JSON.stringify(report, null, 2)}\n`);
   const rows = e2e.map(
@@ -351,12 +371,18 @@ async function main(): Promise<void> {
     ...rows,
     '',
   ];
-  if (consumer) {
+  if (consumer.length > 0) {
     lines.push(
-      `Consumer alone: ${consumer.records} records (${RECORDS_PER_MESSAGE} per Kafka message) drained into the store in ` +
-        `${consumer.consumerSeconds.toFixed(1)} s = **${consumer.consumerRecordsPerSecond.toFixed(0)} records/s** ` +
-        `(${consumer.landedInStore} found in the store); kcat raw read of the same topic: ` +
-        `${consumer.kcatRecordsPerSecond ? `${consumer.kcatRecordsPerSecond.toFixed(0)} records/s` : 'not measured'}.`,
+      `Consumer alone, draining a 3-partition topic (${RECORDS_PER_MESSAGE} records per Kafka message) into the store:`,
+      '',
+      '| PARTITIONS_IN_PARALLEL | records | seconds | records/s | found in the store | kcat raw read, records/s |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...consumer.map(
+        (entry) =>
+          `| ${entry.partitionsInParallel} | ${entry.records} | ${entry.consumerSeconds.toFixed(1)} | ` +
+          `**${entry.consumerRecordsPerSecond.toFixed(0)}** | ${entry.landedInStore} | ` +
+          `${entry.kcatRecordsPerSecond ? entry.kcatRecordsPerSecond.toFixed(0) : 'not measured'} |`,
+      ),
       '',
     );
   }
