@@ -18,6 +18,7 @@ import {
   startNodeProcess,
   type NodeProcess,
 } from '../../test/support/node-process.ts';
+import { invokedCommand, median } from '../report.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -150,11 +151,6 @@ function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
-
 async function main(): Promise<void> {
   const sink = await startOtlpSink();
   const results: RoundResult[] = [];
@@ -229,10 +225,7 @@ async function main(): Promise<void> {
 
   const report = {
     date: new Date().toISOString(),
-    command: [
-      'npm run bench:api',
-      ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
-    ].join(' '),
+    command: invokedCommand('bench:api'),
     node: process.version,
     settings: {
       rounds: ROUNDS,

@@ -24,8 +24,11 @@ import {
 import {
   REPO_ROOT as ROOT,
   scrapeMetric,
+  scrapeText,
   startNodeProcess,
+  sumOfSeries,
 } from '../../test/support/node-process.ts';
+import { invokedCommand, median } from '../report.ts';
 
 quietKafkajsTimerWarning();
 const { values: args } = parseArgs({
@@ -65,16 +68,13 @@ const log = (line: string) => console.log(`[${new Date().toISOString().slice(11,
 
 /** V8 heap used and reserved, and memory outside the heap, from the process's own /metrics. */
 async function heapMiB(url: string): Promise<HeapFigures | undefined> {
-  const mib = async (type: string) =>
-    Math.round(
-      (await scrapeMetric(url, 'nodejs_memory_usage', `nodejs_memory_type="${type}"`)) / 2 ** 20,
-    );
   try {
-    return {
-      used: await mib('heap_used'),
-      total: await mib('heap_total'),
-      external: await mib('external'),
-    };
+    const text = await scrapeText(url);
+    const mib = (type: string) =>
+      Math.round(
+        sumOfSeries(text, 'nodejs_memory_usage', `nodejs_memory_type="${type}"`) / 2 ** 20,
+      );
+    return { used: mib('heap_used'), total: mib('heap_total'), external: mib('external') };
   } catch {
     return undefined;
   }
@@ -178,10 +178,7 @@ async function main(): Promise<void> {
 
   const report: SoakReport = {
     date: new Date().toISOString(),
-    command: [
-      'npm run soak',
-      ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
-    ].join(' '),
+    command: invokedCommand('soak'),
     minutes: MINUTES,
     warmupMinutes: WARMUP_MINUTES,
     rate: RATE,
@@ -219,11 +216,6 @@ interface SoakReport {
   canary: { sent: number; arrived: number; missing: number; duplicated: number };
   samples: Sample[];
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
 
 /**
  * RSS swings by tens of MiB between garbage collections, so growth compares the median of the

@@ -14,6 +14,7 @@ import {
   sendTraffic,
   startApi,
   startConsumer,
+  TrackedProcesses,
   waitForRecords,
   type RunningProcess,
 } from '../integration/pipeline-support.ts';
@@ -51,14 +52,10 @@ function record(result: FaultResult): void {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('faults under steady traffic', function () {
-  const running: RunningProcess[] = [];
-  const track = async (started: Promise<RunningProcess>) => {
-    const handle = await started;
-    running.push(handle);
-    return handle;
-  };
+  const processes = new TrackedProcesses();
+  const { track, running } = processes;
   afterEach(async () => {
-    await Promise.all(running.splice(0).map((handle) => handle.stop('SIGTERM')));
+    await processes.stopAll();
     // Whatever a test stopped comes back for the next one.
     for (const name of ['kafka', 'collector', 'victorialogs'] as ServiceName[])
       await startService(name, ctx);

@@ -22,6 +22,26 @@ export function startApi(path: 'collector' | 'kafka', env: Record<string, string
   });
 }
 
+/**
+ * The processes a test started, stopped gracefully after it: a graceful stop leaves the consumer
+ * group at once, whereas a killed member holds its partitions until its session times out and
+ * stalls the next test's consumer.
+ */
+export class TrackedProcesses {
+  /** In start order. */
+  readonly running: RunningProcess[] = [];
+
+  readonly track = async (started: Promise<RunningProcess>): Promise<RunningProcess> => {
+    const handle = await started;
+    this.running.push(handle);
+    return handle;
+  };
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((handle) => handle.stop('SIGTERM')));
+  }
+}
+
 export const CONSUMER_BATCH_MAX_ENTRIES = 100;
 
 /** The log consumer; resolves once it has joined the consumer group (its /health is 200). */

@@ -13,24 +13,16 @@ import {
   sendTraffic,
   startApi,
   startConsumer,
+  TrackedProcesses,
   waitForRecords,
-  type RunningProcess,
 } from './pipeline-support.ts';
 import { collectFrom, ctx, kafka, poll, uniqueToken } from './support.ts';
 
 describe('log pipeline end to end', function () {
   this.timeout(240_000);
-  const running: RunningProcess[] = [];
-  const track = async (started: Promise<RunningProcess>) => {
-    const handle = await started;
-    running.push(handle);
-    return handle;
-  };
-  // A graceful stop leaves the consumer group at once; a killed member would hold its
-  // partitions until its session times out and stall the next test's consumer.
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((handle) => handle.stop('SIGTERM')));
-  });
+  const processes = new TrackedProcesses();
+  const { track } = processes;
+  afterEach(() => processes.stopAll());
 
   for (const path of ['collector', 'kafka'] as const) {
     it(`delivers exactly one access record per request via ${path === 'collector' ? 'the Collector' : 'the direct Kafka exporter'}`, async () => {

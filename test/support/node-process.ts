@@ -42,7 +42,16 @@ export async function startNodeProcess(
 
 /** Sum of one metric's series on `<url>/metrics`, optionally only those whose labels contain `labelFragment`. */
 export async function scrapeMetric(url: string, name: string, labelFragment = ''): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  return sumOfSeries(await scrapeText(url), name, labelFragment);
+}
+
+/** The Prometheus text of `<url>/metrics`, for reading several metrics from one scrape. */
+export async function scrapeText(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
+/** Sum of one metric's series in a Prometheus text exposition (see scrapeMetric). */
+export function sumOfSeries(text: string, name: string, labelFragment = ''): number {
   return text
     .split('\n')
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
