@@ -52,7 +52,31 @@ const post = (body: unknown): RequestInit => ({
   body: JSON.stringify(body),
 });
 
-export function plan(operation: OperationName, known: KnownIds, sequence: number): PlannedRequest {
+/**
+ * The operation to run instead of one that needs ids nobody has handed out yet: the create that
+ * provides them. Without it the first seconds of a run would look up user 1 or order a product
+ * that does not exist, and the non-2xx share would be far above the configured bad share.
+ */
+export function feasible(operation: OperationName, known: KnownIds): OperationName {
+  const needs: Partial<Record<OperationName, ('users' | 'products' | 'orders')[]>> = {
+    get_user: ['users'],
+    get_product: ['products'],
+    get_order: ['orders'],
+    create_order: ['users', 'products'],
+  };
+  const missing = needs[operation]?.find((kind) => known[kind].length === 0);
+  if (missing === undefined) return operation;
+  if (missing === 'users') return 'create_user';
+  if (missing === 'products') return 'create_product';
+  return feasible('create_order', known);
+}
+
+/**
+ * A well-formed request for `operation`, or for the create it first depends on (see
+ * `feasible`): every id it refers to was handed out by the API.
+ */
+export function plan(requested: OperationName, known: KnownIds, sequence: number): PlannedRequest {
+  const operation = feasible(requested, known);
   const idOr1 = (ids: number[]) => pick(ids) ?? 1;
   switch (operation) {
     case 'list_users':
