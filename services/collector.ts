@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -5,7 +6,7 @@ import YAML from 'yaml';
 import { HOST, REPO_ROOT } from './config.ts';
 import type { ServicesConfig } from './config.ts';
 import { httpOk } from './http.ts';
-import { runLogged } from './progress.ts';
+import { GoBuildProgress, runLogged } from './progress.ts';
 import { stampMatches, writeStamp } from './stamp.ts';
 import type { Context, ServiceDefinition } from './types.ts';
 import { OTELCOL_VERSION } from './versions.ts';
@@ -54,9 +55,17 @@ export function collectorInstalled(config: ServicesConfig): boolean {
   return stampMatches(stampFile(config), stampValues()) && existsSync(collectorBinary(config));
 }
 
+/** Lines of `go list -deps`: every package the build needs, standard library included. */
+function countPackages(buildDir: string, env: NodeJS.ProcessEnv): number {
+  const listed = spawnSync('go', ['list', '-deps', '.'], { cwd: buildDir, env, encoding: 'utf8' });
+  if (listed.status !== 0) throw new Error(`go list -deps failed: ${listed.stderr.slice(-2000)}`);
+  return listed.stdout.split('\n').filter(Boolean).length;
+}
+
 export async function installCollector(ctx: Context): Promise<void> {
   const { config } = ctx;
   const logFile = path.join(collectorDir(config), 'install.log');
+  const buildDir = path.join(collectorDir(config), 'build');
   const values = stampValues();
   // Go's module and build caches stay at their defaults (shared across clones), which is
   // what makes a rebuild after a fresh clone take a fraction of the first one.
@@ -69,11 +78,24 @@ export async function installCollector(ctx: Context): Promise<void> {
       env: { ...process.env, GOBIN: path.dirname(builderBinary(config)) },
     },
   );
+  ctx.log(`    collector: generating the distribution and fetching its modules (log: ${logFile})`);
   await runLogged(
     builderBinary(config),
-    ['--config', BUILDER_MANIFEST, '--output-path', path.join(collectorDir(config), 'build')],
+    ['--config', BUILDER_MANIFEST, '--output-path', buildDir, '--skip-compilation'],
     { logFile, log: ctx.log },
   );
+  // Compiled here rather than by the builder, with the flags it would use, because
+  // `go build -v` names each package it compiles: that is what the progress line counts.
+  const env = { ...process.env, CGO_ENABLED: '0' };
+  const progress = new GoBuildProgress(countPackages(buildDir, env));
+  ctx.log(`    collector: ${progress.status()} (the first build takes several minutes)`);
+  await runLogged('go', ['build', '-v', '-trimpath', '-o', readManifest().name, '-ldflags=-s -w'], {
+    cwd: buildDir,
+    env,
+    logFile,
+    log: ctx.log,
+    progress: progress.observe,
+  });
   writeStamp(stampFile(config), values);
 }
 

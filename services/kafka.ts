@@ -5,12 +5,16 @@ import kafkajs from 'kafkajs';
 import { KAFKA_TOPICS } from '../src/shared/kafka-topics.ts';
 import { HOST, REPO_ROOT } from './config.ts';
 import type { ServicesConfig } from './config.ts';
+import { quietKafkajsTimerWarning } from '../src/shared/kafkajs-warnings.ts';
 import { runLogged } from './progress.ts';
 import { stampMatches, writeStamp } from './stamp.ts';
 import type { Context, RunPaths, ServiceDefinition } from './types.ts';
 import { KAFKA_VERSION, SLF4J_VERSION } from './versions.ts';
 
 const { Kafka, logLevel } = kafkajs;
+// Every command that talks to the broker (up, the demo, benchmarks) would otherwise print
+// kafkajs' TimeoutNegativeWarning on Node >= 23.
+quietKafkajsTimerWarning();
 
 const POM = path.join(REPO_ROOT, 'services', 'kafka', 'pom.xml');
 

@@ -4,6 +4,20 @@ import path from 'node:path';
 
 export type Logger = (line: string) => void;
 
+/**
+ * Makes a closed stdout or stderr (EPIPE: the reader of a pipe such as `| head` or `| tee` went
+ * away) call `onClosed` instead of crashing the process with an unhandled 'error' event, so a
+ * command can still stop what it started. Console writes after that are dropped silently.
+ */
+export function guardOutput(onClosed: () => void): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      onClosed();
+    });
+  }
+}
+
 export const defaultLogger: Logger = (line) => console.log(line);
 
 function seconds(ms: number): string {
@@ -39,6 +53,43 @@ export interface RunOptions {
   logFile: string;
   log: Logger;
   heartbeatMs?: number;
+  /**
+   * Reads each output line of the tool and may return a progress status (e.g. "412 of 1630
+   * packages, about 3 min left") that the heartbeat shows instead of the raw last line.
+   */
+  progress?: (line: string) => string | undefined;
+}
+
+/**
+ * Progress of a Go build from `go build -v`, which prints each package as it compiles it, against
+ * the package count from `go list -deps`. Packages already in Go's build cache are not printed,
+ * so the count may stop short of the total and the estimate is an upper bound.
+ */
+export class GoBuildProgress {
+  readonly #total: number;
+  readonly #started = Date.now();
+  #compiled = 0;
+
+  constructor(totalPackages: number) {
+    this.#total = totalPackages;
+  }
+
+  /** Feed one line of `go build -v` output; returns the status to show. */
+  readonly observe = (line: string): string | undefined => {
+    // Package paths have no spaces; anything else is a warning or an error line.
+    if (!/^[\w.\-/]+$/.test(line)) return undefined;
+    this.#compiled += 1;
+    return this.status();
+  };
+
+  status(): string {
+    const done = Math.min(this.#compiled, this.#total);
+    const elapsed = Date.now() - this.#started;
+    const left = done > 0 ? (elapsed / done) * (this.#total - done) : undefined;
+    const estimate =
+      left === undefined ? '' : `, at most about ${Math.ceil(left / 60_000)} min left`;
+    return `compiled ${done} of ${this.#total} packages${estimate}`;
+  }
 }
 
 /**
@@ -52,6 +103,7 @@ export function runLogged(command: string, args: string[], options: RunOptions):
   out.write(`\n$ ${command} ${args.join(' ')}\n`);
   const started = Date.now();
   let lastLine = '';
+  let status: string | undefined;
 
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
@@ -59,20 +111,28 @@ export function runLogged(command: string, args: string[], options: RunOptions):
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const onData = (chunk: Buffer): void => {
-      out.write(chunk);
-      const lines = chunk
-        .toString()
-        .split('\n')
-        .map((line) => line.trim());
-      const last = lines.filter((line) => line.length > 0).pop();
-      if (last) lastLine = last;
+    // One reader per stream: a chunk may end mid-line, and the rest of the line comes next.
+    const reader = () => {
+      let pending = '';
+      return (chunk: Buffer): void => {
+        out.write(chunk);
+        const lines = (pending + chunk.toString()).split('\n');
+        pending = lines.pop() ?? '';
+        for (const raw of lines) {
+          const line = raw.trim();
+          if (!line) continue;
+          lastLine = line;
+          status = options.progress?.(line) ?? status;
+        }
+      };
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    child.stdout.on('data', reader());
+    child.stderr.on('data', reader());
     const timer = setInterval(() => {
       const tail = lastLine.length > 90 ? `${lastLine.slice(0, 87)}...` : lastLine;
-      options.log(`    ... ${seconds(Date.now() - started)} ${tail}`);
+      options.log(
+        `    ... ${seconds(Date.now() - started)} ${status ?? (tail || '(no output yet)')}`,
+      );
     }, options.heartbeatMs ?? 15_000);
     const finish = (error?: Error): void => {
       clearInterval(timer);

@@ -3,24 +3,38 @@
  * a fresh machine needs no manual step.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { createContext } from '../../services/index.ts';
 
 const EXECUTABLE = '/usr/bin/chromium';
 
+/** Installs Debian's chromium once, with apt's output in a log file rather than the test report. */
 function ensureChromium(): void {
   if (existsSync(EXECUTABLE)) return;
-  console.log('installing Debian chromium for the browser tests (one time)...');
+  const logFile = path.join(createContext().config.cacheDir, 'chromium', 'apt.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  console.log(
+    `  installing Debian's chromium for the browser tests (once; apt's output: ${logFile})`,
+  );
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  const run = (args: string[]) => {
-    const [command = 'apt-get', ...rest] = [...sudo, ...args];
-    execFileSync(command, rest, {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  };
-  run(['apt-get', 'update', '-qq']);
-  run(['apt-get', 'install', '-y', '-qq', 'chromium']);
+  const log = openSync(logFile, 'a');
+  try {
+    const run = (args: string[]) => {
+      const [command = 'apt-get', ...rest] = [...sudo, ...args];
+      execFileSync(command, rest, {
+        stdio: ['ignore', log, log],
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+    };
+    run(['apt-get', 'update', '-qq']);
+    run(['apt-get', 'install', '-y', '-qq', 'chromium']);
+  } catch (error) {
+    throw new Error(`installing chromium failed; see ${logFile}`, { cause: error });
+  } finally {
+    closeSync(log);
+  }
 }
 
 export async function launchChromium(): Promise<Browser> {
