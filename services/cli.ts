@@ -2,7 +2,7 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { installServices } from './install.ts';
 import { describeServices, serviceStatus, startServices, stopServices } from './lifecycle.ts';
-import { defaultLogger } from './progress.ts';
+import { defaultLogger, guardOutput } from './progress.ts';
 import type { Context } from './types.ts';
 import { quietKafkajsTimerWarning } from '../src/shared/kafkajs-warnings.ts';
 
@@ -29,6 +29,7 @@ async function up(ctx: Context): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  guardOutput(() => onSignal('SIGPIPE'));
   try {
     await startServices(ctx);
   } finally {

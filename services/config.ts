@@ -34,9 +34,10 @@ export interface ServicesConfig {
   /** Pid files, logs and per-run data. */
   runDir: string;
   prometheusScrapeInterval: string;
-  /** Scrape targets of the API and the consumer that Prometheus knows about by default. */
+  /** Scrape targets of the API, the consumer and the canary that Prometheus scrapes by default. */
   apiMetricsTarget: string;
   consumerMetricsTarget: string;
+  canaryMetricsTarget: string;
   keepData: boolean;
 }
 
@@ -104,6 +105,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServicesConfig
     consumerMetricsTarget: parseTarget(
       'CONSUMER_METRICS_TARGET',
       env.CONSUMER_METRICS_TARGET || `${HOST}:9469`,
+    ),
+    canaryMetricsTarget: parseTarget(
+      'CANARY_METRICS_TARGET',
+      env.CANARY_METRICS_TARGET || `${HOST}:9470`,
     ),
     keepData: env.SERVICES_KEEP_DATA === '1' || env.SERVICES_KEEP_DATA === 'true',
   };

@@ -63,7 +63,7 @@ function renderConfig(config: ServicesConfig): string {
     API_TARGET: config.apiMetricsTarget,
     CONSUMER_TARGET: config.consumerMetricsTarget,
     FILE_SD_DIR: runPaths(config).fileSdDir,
-    CANARY_TARGET: `${HOST}:9470`,
+    CANARY_TARGET: config.canaryMetricsTarget,
     ALERTS_FILE: path.join(REPO_ROOT, 'prometheus', 'alerts.yml'),
   };
   return readFileSync(TEMPLATE, 'utf8').replace(/\$\{(\w+)\}/g, (whole, key: string) => {

@@ -14,10 +14,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import {
-  REPO_ROOT as ROOT,
-  startNodeProcess,
-  type NodeProcess,
-} from '../../test/support/node-process.ts';
+  createContext,
+  endpoints,
+  startComponent,
+  type ComponentProcess,
+} from '../../services/index.ts';
+import { REPO_ROOT as ROOT } from '../../services/config.ts';
 import { invokedCommand, median } from '../report.ts';
 
 const { values: args } = parseArgs({
@@ -68,17 +70,17 @@ async function startOtlpSink(): Promise<{ server: Server; url: string; records: 
   return { server, url: `http://127.0.0.1:${port}`, records: () => requests };
 }
 
-function startApi(variant: Variant, otlpUrl: string): Promise<NodeProcess> {
-  const telemetry = variant === 'instrumented' ? ['--import', './src/telemetry/register.ts'] : [];
-  return startNodeProcess([...telemetry, 'src/api/main.ts'], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    // A store that fills up during warm-up, so RSS over the long run measures the process and
-    // its telemetry, not the demo data growing towards its cap (100 000 records a collection).
-    STORE_CAPACITY: '20000',
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
-    OTEL_LOGS_EXPORTER: 'otlp',
-    ...(variant === 'instrumented' ? INSTRUMENTED_ENV : {}),
+function startApi(variant: Variant, otlpUrl: string): Promise<ComponentProcess> {
+  return startComponent('api', endpoints(createContext()), {
+    withoutTelemetry: variant === 'bare',
+    env: {
+      // A store that fills up during warm-up, so RSS over the long run measures the process and
+      // its telemetry, not the demo data growing towards its cap (100 000 records a collection).
+      STORE_CAPACITY: '20000',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+      OTEL_LOGS_EXPORTER: 'otlp',
+      ...(variant === 'instrumented' ? INSTRUMENTED_ENV : {}),
+    },
   });
 }
 

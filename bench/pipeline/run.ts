@@ -27,12 +27,8 @@ import {
   startServices,
 } from '../../services/index.ts';
 import { encodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
-import {
-  REPO_ROOT as ROOT,
-  scrapeMetric,
-  startNodeProcess,
-  type NodeProcess,
-} from '../../test/support/node-process.ts';
+import { scrapeMetric, startComponent, type ComponentProcess } from '../../services/index.ts';
+import { REPO_ROOT as ROOT } from '../../services/config.ts';
 
 quietKafkajsTimerWarning();
 const { values: args } = parseArgs({
@@ -54,15 +50,9 @@ const ctx = createContext((line) => console.log(`[services] ${line}`));
 const endpoint = endpoints(ctx);
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-function startConsumer(env: Record<string, string> = {}): Promise<NodeProcess> {
-  return startNodeProcess(['src/consumer/main.ts'], {
-    KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
-    LOKI_PUSH_URL: endpoint.lokiPush,
-    METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: '0',
-    TOPIC_REFRESH_MS: '1000',
-    BATCH_MAX_WAIT_MS: '250',
-    ...env,
+function startConsumer(env: Record<string, string> = {}): Promise<ComponentProcess> {
+  return startComponent('consumer', endpoint, {
+    env: { TOPIC_REFRESH_MS: '1000', BATCH_MAX_WAIT_MS: '250', ...env },
   });
 }
 
@@ -97,15 +87,9 @@ interface SweepResult {
 async function sweep(): Promise<SweepResult[]> {
   const results: SweepResult[] = [];
   const consumer = await startConsumer();
-  const api = await startNodeProcess(
-    ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
-    {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
-      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=bench',
-    },
-  );
+  const api = await startComponent('api', endpoint, {
+    env: { OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=bench' },
+  });
   try {
     for (const rate of RATES) {
       const token = `bench${rate}x${Date.now().toString(36)}`;

@@ -7,8 +7,6 @@
  *   npm run soak                       # 30 minutes
  *   npm run soak -- --minutes 5 --warmup 1
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,16 +16,14 @@ import {
   poll,
   quietKafkajsTimerWarning,
   runPaths,
-  serviceStatus,
-  startServices,
-} from '../../services/index.ts';
-import {
-  REPO_ROOT as ROOT,
   scrapeMetric,
   scrapeText,
-  startNodeProcess,
+  serviceStatus,
+  startComponent,
+  startServices,
   sumOfSeries,
-} from '../../test/support/node-process.ts';
+} from '../../services/index.ts';
+import { REPO_ROOT as ROOT } from '../../services/config.ts';
 import { invokedCommand, median } from '../report.ts';
 
 quietKafkajsTimerWarning();
@@ -89,45 +85,21 @@ const rssMiB = (pid: number | undefined) => {
 async function main(): Promise<void> {
   if (!(await serviceStatus(ctx)).every((service) => service.healthy)) await startServices(ctx);
   const collectorPid = Number(readFileSync(runPaths(ctx, 'collector').pidFile, 'utf8'));
-  const consumer = await startNodeProcess([...V8_FLAGS, 'src/consumer/main.ts'], {
-    KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
-    LOKI_PUSH_URL: endpoint.lokiPush,
-    METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: '0',
-  });
-  const api = await startNodeProcess(
-    [...V8_FLAGS, '--import', './src/telemetry/register.ts', 'src/api/main.ts'],
-    {
+  const consumer = await startComponent('consumer', endpoint, { nodeFlags: V8_FLAGS });
+  const api = await startComponent('api', endpoint, {
+    nodeFlags: V8_FLAGS,
+    env: {
       STORE_CAPACITY: String(Number(args['store-capacity'])),
-      PORT: '0',
-      HOST: '127.0.0.1',
       FAULT_ROUTES: 'true',
-      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
       OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=soak',
     },
-  );
-  const canary = await startNodeProcess(['src/canary/main.ts'], {
-    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
-    CANARY_STORE: 'victorialogs',
-    CANARY_STORE_URL: endpoint.victoriaLogs,
-    METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: '0',
   });
-  const loadgen = spawn(
-    process.execPath,
-    [
-      'src/loadgen/main.ts',
-      '--target',
-      api.url,
-      '--rate',
-      String(RATE),
-      '--duration',
-      String(MINUTES * 60),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const canary = await startComponent('canary', endpoint);
+  const loadgen = await startComponent('loadgen', endpoint, {
+    args: ['--target', api.url, '--rate', String(RATE), '--duration', String(MINUTES * 60)],
+  });
   let loadgenOutput = '';
-  loadgen.stdout?.on('data', (chunk) => (loadgenOutput += String(chunk)));
+  loadgen.child.stdout?.on('data', (chunk) => (loadgenOutput += String(chunk)));
 
   const samples: Sample[] = [];
   const started = Date.now();
@@ -154,7 +126,7 @@ async function main(): Promise<void> {
   };
   await sample();
   const sampler = setInterval(() => void sample(), 30_000);
-  await once(loadgen, 'exit');
+  await loadgen.exited;
   clearInterval(sampler);
   await sample();
 

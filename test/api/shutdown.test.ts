@@ -1,19 +1,14 @@
 import { request } from 'node:http';
 import { once } from 'node:events';
 import { expect } from 'chai';
-import { startNodeProcess } from '../support/node-process.ts';
+import { createContext, endpoints, startComponent } from '../../services/index.ts';
 
 describe('graceful shutdown', () => {
   it('finishes in-flight requests after SIGTERM and exits 0', async function () {
     this.timeout(30_000);
-    const api = await startNodeProcess(
-      ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
-      {
-        PORT: '0',
-        HOST: '127.0.0.1',
-        OTEL_LOGS_EXPORTER: 'none',
-      },
-    );
+    const api = await startComponent('api', endpoints(createContext()), {
+      env: { OTEL_LOGS_EXPORTER: 'none' },
+    });
     const { child } = api;
     const port = Number(new URL(api.url).port);
     const exited = once(child, 'exit');

@@ -19,7 +19,7 @@ import {
   type RunningProcess,
 } from '../integration/pipeline-support.ts';
 import { ctx, kafka, poll, uniqueToken } from '../integration/support.ts';
-import { scrapeMetric } from '../support/node-process.ts';
+import { scrapeMetric } from '../../services/index.ts';
 
 const RESULTS = 'bench/results/faults.json';
 const RATE_PAUSE_MS = 40; // about 20 requests/s, one access record each

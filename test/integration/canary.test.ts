@@ -3,17 +3,11 @@ import { expect } from 'chai';
 import { encodeLokiJson, LOKI_JSON_CONTENT_TYPE, nowNs } from '../../src/shared/loki-push.ts';
 import { metricValue, startConsumer, type RunningProcess } from './pipeline-support.ts';
 import { endpoint, poll } from './support.ts';
-import { startNodeProcess } from '../support/node-process.ts';
+import { startComponent } from '../../services/index.ts';
 
 async function startCanary(): Promise<RunningProcess & { run: string }> {
-  const canary = await startNodeProcess(['src/canary/main.ts'], {
-    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
-    CANARY_STORE: 'victorialogs',
-    CANARY_STORE_URL: endpoint.victoriaLogs,
-    CANARY_INTERVAL_MS: '200',
-    CANARY_DEADLINE_MS: '8000',
-    METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: '0',
+  const canary = await startComponent('canary', endpoint, {
+    env: { CANARY_INTERVAL_MS: '200', CANARY_DEADLINE_MS: '8000' },
   });
   const health = (await (await fetch(`${canary.url}/health`)).json()) as { run: string };
   return { ...canary, run: health.run };

@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { logsql } from './pipeline-support.ts';
 import { endpoint, poll } from './support.ts';
@@ -38,6 +42,16 @@ describe('native demo (npm run demo)', function () {
     );
     expect(Number(series[0]?.value[1])).to.be.greaterThan(0);
 
+    // The demo runs the canary on the port Prometheus scrapes, so its alerts mean something.
+    const canary = await poll(
+      async () => {
+        const result = await promQuery('max(max_over_time(canary_records_sent_total[10m]))');
+        return Number(result[0]?.value[1] ?? 0) > 0 ? result : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(Number(canary[0]?.value[1])).to.be.greaterThan(0);
+
     const [row] = await poll(
       async () => {
         const rows = await logsql(
@@ -49,4 +63,65 @@ describe('native demo (npm run demo)', function () {
     );
     expect(Number(row?.['total'])).to.be.greaterThan(100);
   });
+
+  it('stops everything it started when its output pipe closes (npm run demo | head)', async () => {
+    // A port block and run directory of its own, so the demo starts (and must stop) its own
+    // backing services instead of reusing the suite's.
+    const ports = {
+      KAFKA_PORT: 17092,
+      KAFKA_CONTROLLER_PORT: 17093,
+      OTLP_GRPC_PORT: 17317,
+      OTLP_HTTP_PORT: 17318,
+      COLLECTOR_HEALTH_PORT: 17133,
+      COLLECTOR_METRICS_PORT: 17888,
+      PROMETHEUS_PORT: 17090,
+      VICTORIALOGS_PORT: 17428,
+    };
+    const componentPorts = { api: 17800, consumer: 17469, canary: 17470 };
+    const runDir = mkdtempSync(join(tmpdir(), 'demo-epipe-'));
+    const demo = spawn(process.execPath, ['services/demo.ts'], {
+      env: {
+        ...process.env,
+        ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
+        API_METRICS_TARGET: `127.0.0.1:${componentPorts.api}`,
+        CONSUMER_METRICS_TARGET: `127.0.0.1:${componentPorts.consumer}`,
+        CANARY_METRICS_TARGET: `127.0.0.1:${componentPorts.canary}`,
+        SERVICES_RUN_DIR: runDir,
+      },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        demo.stdout.on('data', (chunk: Buffer) => {
+          output += String(chunk);
+          if (output.includes('the demo is running')) resolve();
+        });
+        demo.once('exit', (code) => reject(new Error(`demo exited (${code}): ${output}`)));
+      });
+      // The reader goes away, as `head` does after its lines: the demo's next write fails.
+      demo.stdout.destroy();
+      const [code] = (await once(demo, 'exit')) as [number | null];
+      expect(code).to.equal(0);
+      const listening: number[] = [];
+      for (const port of [...Object.values(ports), ...Object.values(componentPorts)]) {
+        if (await isListening(port)) listening.push(port);
+      }
+      expect(listening, 'ports still taken after the demo ended').to.deep.equal([]);
+    } finally {
+      if (demo.exitCode === null) demo.kill('SIGKILL');
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
 });
+
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -2,20 +2,13 @@
 // Prometheus over the metrics of a real API, a real log consumer and the native Collector.
 // A renamed metric or label anywhere in the stack makes the matching query come back empty,
 // which is exactly what a dashboard panel would show ("No data"), and fails here.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { expect } from 'chai';
-import { addScrapeTarget, removeScrapeTarget } from '../../services/index.ts';
+import { addScrapeTarget, ComponentGroup, removeScrapeTarget } from '../../services/index.ts';
 import { PROMQL_QUERIES, substituteVariables } from '../../grafana/src/queries.ts';
-import { waitForOutput } from '../support/process-output.ts';
 import { ctx, endpoint, kafka, poll, uniqueToken } from './support.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const NODE = process.execPath;
 
 interface QueryResponse {
   status: string;
@@ -33,13 +26,6 @@ async function instantQuery(expr: string): Promise<QueryResponse['data']['result
   return body.data.result;
 }
 
-function stop(child: ChildProcess | undefined): Promise<unknown> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  return exited;
-}
-
 describe('grafana: dashboard and correlation queries against the real Prometheus', function () {
   const token = uniqueToken('itgrafana');
   const apiJob = `${token}-api`;
@@ -48,10 +34,7 @@ describe('grafana: dashboard and correlation queries against the real Prometheus
   const dlqTopic = `${token}-dlq`;
   /** Access log lines of requests carrying this user agent are refused by the fake Loki. */
   const poisonAgent = `poison-${token}`;
-  let api: ChildProcess | undefined;
-  let consumer: ChildProcess | undefined;
-  let canary: ChildProcess | undefined;
-  let canaryShipper: ChildProcess | undefined;
+  const processes = new ComponentGroup();
   let loki: http.Server | undefined;
   let pushes = 0;
   let variables: Record<string, string>;
@@ -93,75 +76,39 @@ describe('grafana: dashboard and correlation queries against the real Prometheus
     await once(loki, 'listening');
     const lokiPort = (loki.address() as AddressInfo).port;
 
-    api = spawn(NODE, ['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: '0',
-        FAULT_ROUTES: 'true',
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
-        OTEL_BLRP_SCHEDULE_DELAY: '200',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const api = await processes.start('api', endpoint, {
+      env: { FAULT_ROUTES: 'true', OTEL_BLRP_SCHEDULE_DELAY: '200' },
     });
-    const apiPort = Number((await waitForOutput(api, /"port":(\d+)/))[1]);
-
-    consumer = spawn(NODE, ['src/consumer/main.ts'], {
-      cwd: ROOT,
+    const consumer = await processes.start('consumer', endpoint, {
       env: {
-        ...process.env,
-        KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
         LOKI_PUSH_URL: `http://127.0.0.1:${lokiPort}/loki/api/v1/push`,
         LOKI_PUSH_FORMAT: 'json',
         CONSUMER_GROUP: `${token}-group`,
         DLQ_TOPIC: dlqTopic,
-        METRICS_HOST: '127.0.0.1',
-        METRICS_PORT: '0',
         RETRY_INITIAL_DELAY_MS: '50',
         TOPIC_REFRESH_MS: '1000',
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const consumerPort = Number(
-      (await waitForOutput(consumer, /"msg":"listening","port":(\d+)/))[1],
-    );
-
     // The canary's records go to the real VictoriaLogs through a consumer of their own, where
     // the canary reads them back.
-    canaryShipper = spawn(NODE, ['src/consumer/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
-        LOKI_PUSH_URL: endpoint.lokiPush,
-        CONSUMER_GROUP: `${token}-canary-group`,
-        TOPIC_PATTERN: '^api-logs-canary$',
-        METRICS_HOST: '127.0.0.1',
-        METRICS_PORT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    await processes.start('consumer', endpoint, {
+      env: { CONSUMER_GROUP: `${token}-canary-group`, TOPIC_PATTERN: '^api-logs-canary$' },
     });
-    await waitForOutput(canaryShipper, /"msg":"listening"/);
-    canary = spawn(NODE, ['src/canary/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
-        CANARY_STORE: 'victorialogs',
-        CANARY_STORE_URL: endpoint.victoriaLogs,
-        CANARY_INTERVAL_MS: '200',
-        METRICS_HOST: '127.0.0.1',
-        METRICS_PORT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const canary = await processes.start('canary', endpoint, {
+      env: { CANARY_INTERVAL_MS: '200' },
     });
-    const canaryPort = Number((await waitForOutput(canary, /"msg":"listening","port":(\d+)/))[1]);
-    addScrapeTarget(`${token}-canary`, `127.0.0.1:${canaryPort}`, { job: canaryJob }, ctx);
-    addScrapeTarget(`${token}-api`, `127.0.0.1:${apiPort}`, { job: apiJob }, ctx);
-    addScrapeTarget(`${token}-consumer`, `127.0.0.1:${consumerPort}`, { job: consumerJob }, ctx);
+    const port = (url: string) => new URL(url).port;
+    addScrapeTarget(`${token}-canary`, `127.0.0.1:${port(canary.url)}`, { job: canaryJob }, ctx);
+    addScrapeTarget(`${token}-api`, `127.0.0.1:${port(api.url)}`, { job: apiJob }, ctx);
+    addScrapeTarget(
+      `${token}-consumer`,
+      `127.0.0.1:${port(consumer.url)}`,
+      { job: consumerJob },
+      ctx,
+    );
 
     // Real traffic: 2xx, 4xx (unknown id, invalid body, unknown path) and 5xx, plus an order.
-    const base = `http://127.0.0.1:${apiPort}`;
+    const base = api.url;
     const post = (url: string, body: unknown, agent = 'it-grafana') =>
       fetch(`${base}${url}`, {
         method: 'POST',
@@ -208,7 +155,7 @@ describe('grafana: dashboard and correlation queries against the real Prometheus
     removeScrapeTarget(`${token}-api`, ctx);
     removeScrapeTarget(`${token}-consumer`, ctx);
     removeScrapeTarget(`${token}-canary`, ctx);
-    await Promise.all([stop(api), stop(consumer), stop(canary), stop(canaryShipper)]);
+    await processes.stopAll();
     loki?.close();
     const admin = kafka('it-grafana-admin').admin();
     await admin.connect();

@@ -2,23 +2,22 @@
  * Runs the project's own processes (API, log consumer) against the native services, and reads
  * back what reached the log store. Used by the end-to-end pipeline tests.
  */
-import { scrapeMetric, startNodeProcess, type NodeProcess } from '../support/node-process.ts';
+import { ComponentGroup, scrapeMetric, startComponent } from '../../services/index.ts';
+import type { ComponentProcess } from '../../services/index.ts';
 import { endpoint, poll } from './support.ts';
 
-export type RunningProcess = NodeProcess;
+export type RunningProcess = ComponentProcess;
 
 /** The API, exporting its logs over OTLP to the Collector, or straight to Kafka. */
 export function startApi(path: 'collector' | 'kafka', env: Record<string, string> = {}) {
-  return startNodeProcess(['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    FAULT_ROUTES: 'true',
-    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
-    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint.otlpHttp,
-    OTEL_LOGS_EXPORTER: path === 'collector' ? 'otlp' : 'kafka',
-    KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
-    OTEL_BLRP_SCHEDULE_DELAY: '200',
-    ...env,
+  return startComponent('api', endpoint, {
+    env: {
+      FAULT_ROUTES: 'true',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
+      OTEL_LOGS_EXPORTER: path === 'collector' ? 'otlp' : 'kafka',
+      OTEL_BLRP_SCHEDULE_DELAY: '200',
+      ...env,
+    },
   });
 }
 
@@ -27,36 +26,21 @@ export function startApi(path: 'collector' | 'kafka', env: Record<string, string
  * group at once, whereas a killed member holds its partitions until its session times out and
  * stalls the next test's consumer.
  */
-export class TrackedProcesses {
-  /** In start order. */
-  readonly running: RunningProcess[] = [];
-
-  readonly track = async (started: Promise<RunningProcess>): Promise<RunningProcess> => {
-    const handle = await started;
-    this.running.push(handle);
-    return handle;
-  };
-
-  async stopAll(): Promise<void> {
-    await Promise.all(this.running.splice(0).map((handle) => handle.stop('SIGTERM')));
-  }
-}
+export { ComponentGroup as TrackedProcesses };
 
 export const CONSUMER_BATCH_MAX_ENTRIES = 100;
 
 /** The log consumer; resolves once it has joined the consumer group (its /health is 200). */
 export async function startConsumer(env: Record<string, string> = {}): Promise<RunningProcess> {
-  const consumer = await startNodeProcess(['src/consumer/main.ts'], {
-    KAFKA_BROKERS: endpoint.kafkaBrokers.join(','),
-    LOKI_PUSH_URL: endpoint.lokiPush,
-    METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: '0',
-    TOPIC_REFRESH_MS: '1000',
-    BATCH_MAX_WAIT_MS: '200',
-    BATCH_MAX_ENTRIES: String(CONSUMER_BATCH_MAX_ENTRIES),
-    RETRY_INITIAL_DELAY_MS: '100',
-    RETRY_MAX_DELAY_MS: '1000',
-    ...env,
+  const consumer = await startComponent('consumer', endpoint, {
+    env: {
+      TOPIC_REFRESH_MS: '1000',
+      BATCH_MAX_WAIT_MS: '200',
+      BATCH_MAX_ENTRIES: String(CONSUMER_BATCH_MAX_ENTRIES),
+      RETRY_INITIAL_DELAY_MS: '100',
+      RETRY_MAX_DELAY_MS: '1000',
+      ...env,
+    },
   });
   await poll(async () => ((await fetch(`${consumer.url}/health`)).ok ? true : undefined), {
     timeoutMs: 90_000,

@@ -5,6 +5,7 @@ import {
   createContext,
   installServices,
   missingComponents,
+  guardOutput,
   quietKafkajsTimerWarning,
   serviceStatus,
   startServices,
@@ -35,6 +36,8 @@ function onSignal(signal: NodeJS.Signals): void {
 export async function mochaGlobalSetup(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Mocha's report piped into a reader that went away must not leave the services running.
+  guardOutput(() => onSignal('SIGPIPE'));
   const before = await serviceStatus(ctx);
   if (before.every((service) => service.healthy)) {
     console.log('  [services] already running; the suite will leave them up');
