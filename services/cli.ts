@@ -1,4 +1,5 @@
 // Entry point of `npm run services:install|up|down|status`.
+import { exitOnConfigError } from '../src/shared/env.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { installServices } from './install.ts';
 import { describeServices, serviceStatus, startServices, stopServices } from './lifecycle.ts';
@@ -84,8 +85,7 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
   if (error instanceof ConfigError) {
-    console.error(`configuration error: ${error.message}`);
-    process.exitCode = 2;
+    exitOnConfigError(error);
   } else {
     console.error(error instanceof Error ? error.message : error);
     process.exitCode = 1;

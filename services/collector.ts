@@ -101,6 +101,14 @@ export async function installCollector(ctx: Context): Promise<void> {
 
 export const collectorService: ServiceDefinition = {
   name: 'collector',
+  // Its Kafka exporter needs the broker and the project's topics.
+  startsAfter: ['kafka'],
+  installTitle: 'collector: build with the OpenTelemetry Collector builder',
+  installKind: 'build',
+  installRequires: [
+    { command: 'go', args: ['version'], hint: 'install Go 1.26 or newer (https://go.dev/dl/)' },
+  ],
+  install: installCollector,
   ports: ({ config }) => [
     { port: config.ports.otlpGrpc, env: 'OTLP_GRPC_PORT' },
     { port: config.ports.otlpHttp, env: 'OTLP_HTTP_PORT' },

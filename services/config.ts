@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { ConfigError, readInteger } from '../src/shared/env.ts';
+import { DEFAULT_PORTS } from '../src/shared/topology.ts';
 
 // Everything listens on loopback only: these are developer/test services with no auth.
 export const HOST = '127.0.0.1';
@@ -16,15 +18,16 @@ export interface Ports {
   victoriaLogs: number;
 }
 
-const PORT_ENV: Record<keyof Ports, { env: string; fallback: number }> = {
-  kafka: { env: 'KAFKA_PORT', fallback: 9092 },
-  kafkaController: { env: 'KAFKA_CONTROLLER_PORT', fallback: 9093 },
-  otlpGrpc: { env: 'OTLP_GRPC_PORT', fallback: 4317 },
-  otlpHttp: { env: 'OTLP_HTTP_PORT', fallback: 4318 },
-  collectorHealth: { env: 'COLLECTOR_HEALTH_PORT', fallback: 13133 },
-  collectorMetrics: { env: 'COLLECTOR_METRICS_PORT', fallback: 8888 },
-  prometheus: { env: 'PROMETHEUS_PORT', fallback: 9090 },
-  victoriaLogs: { env: 'VICTORIALOGS_PORT', fallback: 9428 },
+/** The variable that moves each backing service's port; defaults from src/shared/topology.ts. */
+const PORT_ENV: Record<keyof Ports, string> = {
+  kafka: 'KAFKA_PORT',
+  kafkaController: 'KAFKA_CONTROLLER_PORT',
+  otlpGrpc: 'OTLP_GRPC_PORT',
+  otlpHttp: 'OTLP_HTTP_PORT',
+  collectorHealth: 'COLLECTOR_HEALTH_PORT',
+  collectorMetrics: 'COLLECTOR_METRICS_PORT',
+  prometheus: 'PROMETHEUS_PORT',
+  victoriaLogs: 'VICTORIALOGS_PORT',
 };
 
 export interface ServicesConfig {
@@ -41,18 +44,7 @@ export interface ServicesConfig {
   keepData: boolean;
 }
 
-export class ConfigError extends Error {}
-
-function parsePort(name: string, raw: string): number {
-  if (!/^\d+$/.test(raw.trim())) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a port number (1-65535)`);
-  }
-  const port = Number(raw);
-  if (port < 1 || port > 65535) {
-    throw new ConfigError(`${name}=${raw} is out of range (1-65535)`);
-  }
-  return port;
-}
+export { ConfigError };
 
 function parseDuration(name: string, raw: string): string {
   // Prometheus' own duration syntax; validated here so a typo fails before anything starts.
@@ -73,19 +65,18 @@ function parseTarget(name: string, raw: string): string {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServicesConfig {
   const ports = {} as Ports;
-  for (const [key, { env: name, fallback }] of Object.entries(PORT_ENV)) {
-    const raw = env[name];
-    ports[key as keyof Ports] = raw === undefined || raw === '' ? fallback : parsePort(name, raw);
+  for (const [key, name] of Object.entries(PORT_ENV) as [keyof Ports, string][]) {
+    ports[key] = readInteger(env, name, DEFAULT_PORTS[key], { min: 1, max: 65535 });
   }
   const seen = new Map<number, string>();
   for (const [key, port] of Object.entries(ports)) {
     const other = seen.get(port);
     if (other !== undefined) {
       throw new ConfigError(
-        `${PORT_ENV[key as keyof Ports].env} and ${other} both resolve to port ${port}`,
+        `${PORT_ENV[key as keyof Ports]} and ${other} both resolve to port ${port}`,
       );
     }
-    seen.set(port, PORT_ENV[key as keyof Ports].env);
+    seen.set(port, PORT_ENV[key as keyof Ports]);
   }
 
   const cacheDir = path.resolve(
@@ -101,14 +92,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServicesConfig
       'PROMETHEUS_SCRAPE_INTERVAL',
       env.PROMETHEUS_SCRAPE_INTERVAL || '15s',
     ),
-    apiMetricsTarget: parseTarget('API_METRICS_TARGET', env.API_METRICS_TARGET || `${HOST}:8000`),
+    apiMetricsTarget: parseTarget(
+      'API_METRICS_TARGET',
+      env.API_METRICS_TARGET || `${HOST}:${DEFAULT_PORTS.api}`,
+    ),
     consumerMetricsTarget: parseTarget(
       'CONSUMER_METRICS_TARGET',
-      env.CONSUMER_METRICS_TARGET || `${HOST}:9469`,
+      env.CONSUMER_METRICS_TARGET || `${HOST}:${DEFAULT_PORTS.consumerMetrics}`,
     ),
     canaryMetricsTarget: parseTarget(
       'CANARY_METRICS_TARGET',
-      env.CANARY_METRICS_TARGET || `${HOST}:9470`,
+      env.CANARY_METRICS_TARGET || `${HOST}:${DEFAULT_PORTS.canaryMetrics}`,
     ),
     keepData: env.SERVICES_KEEP_DATA === '1' || env.SERVICES_KEEP_DATA === 'true',
   };

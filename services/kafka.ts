@@ -181,6 +181,18 @@ export async function ensureTopics(config: ServicesConfig): Promise<string[]> {
 
 export const kafkaService: ServiceDefinition = {
   name: 'kafka',
+  startsAfter: [],
+  installTitle: 'kafka: resolve broker jars from Maven Central',
+  installKind: 'download',
+  installRequires: [
+    {
+      command: 'java',
+      args: ['-version'],
+      hint: 'install a JDK 17 or newer (e.g. apt-get install openjdk-17-jre-headless)',
+    },
+    { command: 'mvn', args: ['-v'], hint: 'install Maven (e.g. apt-get install maven)' },
+  ],
+  install: installKafka,
   ports: ({ config }) => [
     { port: config.ports.kafka, env: 'KAFKA_PORT' },
     { port: config.ports.kafkaController, env: 'KAFKA_CONTROLLER_PORT' },

