@@ -18,8 +18,8 @@ import {
   endpoints,
   startComponent,
   type ComponentProcess,
-} from '../../services/index.ts';
-import { REPO_ROOT as ROOT } from '../../services/config.ts';
+} from '../../stack/index.ts';
+import { REPO_ROOT as ROOT } from '../../stack/config.ts';
 import { invokedCommand, median } from '../report.ts';
 
 const { values: args } = parseArgs({

@@ -25,10 +25,10 @@ import {
   quietKafkajsTimerWarning,
   serviceStatus,
   startServices,
-} from '../../services/index.ts';
+} from '../../stack/index.ts';
 import { encodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
-import { scrapeMetric, startComponent, type ComponentProcess } from '../../services/index.ts';
-import { REPO_ROOT as ROOT } from '../../services/config.ts';
+import { scrapeMetric, startComponent, type ComponentProcess } from '../../stack/index.ts';
+import { REPO_ROOT as ROOT } from '../../stack/config.ts';
 
 quietKafkajsTimerWarning();
 const { values: args } = parseArgs({

@@ -22,8 +22,8 @@ import {
   startComponent,
   startServices,
   sumOfSeries,
-} from '../../services/index.ts';
-import { REPO_ROOT as ROOT } from '../../services/config.ts';
+} from '../../stack/index.ts';
+import { REPO_ROOT as ROOT } from '../../stack/config.ts';
 import { invokedCommand, median } from '../report.ts';
 
 quietKafkajsTimerWarning();

@@ -1,6 +1,6 @@
 /**
  * Where every part of the system listens by default: the one statement of each port number.
- * Components read their defaults from here, the native stack (services/config.ts) moves each
+ * Components read their defaults from here, the native stack (stack/config.ts) moves each
  * with an environment variable, and a unit test checks compose.yaml and its Prometheus
  * configuration against the same numbers.
  */

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { expect } from 'chai';
 import { KnownIds, OPERATIONS, plan } from '../../src/loadgen/operations.ts';
 import { startApi, type RunningApi } from '../support/api-server.ts';
-import { REPO_ROOT } from '../../services/config.ts';
+import { REPO_ROOT } from '../../stack/config.ts';
 
 describe('load generator', () => {
   it('plans no request that refers to an id the API has not handed out', () => {

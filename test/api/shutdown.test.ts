@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { once } from 'node:events';
 import { expect } from 'chai';
-import { createContext, endpoints, startComponent } from '../../services/index.ts';
+import { createContext, endpoints, startComponent } from '../../stack/index.ts';
 
 describe('graceful shutdown', () => {
   it('finishes in-flight requests after SIGTERM and exits 0', async function () {

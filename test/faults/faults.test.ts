@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { startService, stopService, type ServiceName } from '../../services/index.ts';
+import { startService, stopService, type ServiceName } from '../../stack/index.ts';
 import {
   CONSUMER_BATCH_MAX_ENTRIES,
   countRecords,
@@ -19,7 +19,7 @@ import {
   type RunningProcess,
 } from '../integration/pipeline-support.ts';
 import { ctx, kafka, poll, uniqueToken } from '../integration/support.ts';
-import { scrapeMetric } from '../../services/index.ts';
+import { scrapeMetric } from '../../stack/index.ts';
 
 const RESULTS = 'bench/results/faults.json';
 const RATE_PAUSE_MS = 40; // about 20 requests/s, one access record each

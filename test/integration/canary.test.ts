@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { encodeLokiJson, LOKI_JSON_CONTENT_TYPE, nowNs } from '../../src/shared/loki-push.ts';
 import { metricValue, startConsumer, type RunningProcess } from './pipeline-support.ts';
 import { endpoint, poll } from './support.ts';
-import { startComponent } from '../../services/index.ts';
+import { startComponent } from '../../stack/index.ts';
 
 async function startCanary(): Promise<RunningProcess & { run: string }> {
   const canary = await startComponent('canary', endpoint, {

@@ -18,7 +18,7 @@ describe('native demo (npm run demo)', function () {
   this.timeout(300_000);
 
   it('runs the API, consumer and load generator; metrics reach Prometheus and logs the store', async () => {
-    const demo = spawn(process.execPath, ['services/demo.ts', '--duration', '30', '--rate', '20'], {
+    const demo = spawn(process.execPath, ['stack/demo.ts', '--duration', '30', '--rate', '20'], {
       env: { ...process.env, OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=demo-test' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -79,7 +79,7 @@ describe('native demo (npm run demo)', function () {
     };
     const componentPorts = { api: 17800, consumer: 17469, canary: 17470 };
     const runDir = mkdtempSync(join(tmpdir(), 'demo-epipe-'));
-    const demo = spawn(process.execPath, ['services/demo.ts'], {
+    const demo = spawn(process.execPath, ['stack/demo.ts'], {
       env: {
         ...process.env,
         ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),

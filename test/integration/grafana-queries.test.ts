@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { addScrapeTarget, ComponentGroup, removeScrapeTarget } from '../../services/index.ts';
+import { addScrapeTarget, ComponentGroup, removeScrapeTarget } from '../../stack/index.ts';
 import { PROMQL_QUERIES, substituteVariables } from '../../grafana/src/queries.ts';
 import { ctx, endpoint, kafka, poll, uniqueToken } from './support.ts';
 

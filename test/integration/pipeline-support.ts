@@ -2,8 +2,8 @@
  * Runs the project's own processes (API, log consumer) against the native services, and reads
  * back what reached the log store. Used by the end-to-end pipeline tests.
  */
-import { ComponentGroup, scrapeMetric, startComponent } from '../../services/index.ts';
-import type { ComponentProcess } from '../../services/index.ts';
+import { ComponentGroup, scrapeMetric, startComponent } from '../../stack/index.ts';
+import type { ComponentProcess } from '../../stack/index.ts';
 import { endpoint, poll } from './support.ts';
 
 export type RunningProcess = ComponentProcess;

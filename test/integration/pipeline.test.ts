@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { DLQ_TOPIC } from '../../src/shared/kafka-topics.ts';
-import { startService, stopService } from '../../services/index.ts';
+import { startService, stopService } from '../../stack/index.ts';
 import {
   CONSUMER_BATCH_MAX_ENTRIES,
   countServerErrors,

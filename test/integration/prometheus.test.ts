@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { addScrapeTarget, removeScrapeTarget } from '../../services/index.ts';
+import { addScrapeTarget, removeScrapeTarget } from '../../stack/index.ts';
 import { ctx, endpoint, poll, uniqueToken } from './support.ts';
 
 interface QueryResponse {

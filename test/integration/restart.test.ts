@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startService, stopService } from '../../services/index.ts';
+import { startService, stopService } from '../../stack/index.ts';
 import { KAFKA_TOPICS } from '../../src/shared/kafka-topics.ts';
 import { collectFrom, ctx, kafka, poll, uniqueToken } from './support.ts';
 

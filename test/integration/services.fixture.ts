@@ -10,8 +10,8 @@ import {
   serviceStatus,
   startServices,
   stopServices,
-} from '../../services/index.ts';
-import type { Context } from '../../services/index.ts';
+} from '../../stack/index.ts';
+import type { Context } from '../../stack/index.ts';
 
 quietKafkajsTimerWarning();
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Consumer, EachMessagePayload } from 'kafkajs';
-import { createContext, endpoints, poll } from '../../services/index.ts';
+import { createContext, endpoints, poll } from '../../stack/index.ts';
 
 const { Kafka, logLevel } = kafkajs;
 

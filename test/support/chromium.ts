@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { createContext } from '../../services/index.ts';
+import { createContext } from '../../stack/index.ts';
 
 const EXECUTABLE = '/usr/bin/chromium';
 

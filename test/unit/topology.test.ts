@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { loadConfig } from '../../services/config.ts';
-import { renderConfig } from '../../services/prometheus.ts';
-import { stopOrder } from '../../services/registry.ts';
+import { loadConfig } from '../../stack/config.ts';
+import { renderConfig } from '../../stack/prometheus.ts';
+import { stopOrder } from '../../stack/registry.ts';
 import { DEFAULT_PORTS, SCRAPE_JOBS } from '../../src/shared/topology.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');

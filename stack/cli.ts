@@ -9,7 +9,7 @@ import { quietKafkajsTimerWarning } from '../src/shared/kafkajs-warnings.ts';
 
 quietKafkajsTimerWarning();
 
-const USAGE = `usage: node services/cli.ts <install|up|down|status> [--keep-data]
+const USAGE = `usage: node stack/cli.ts <install|up|down|status> [--keep-data]
 
   install   download/build Kafka, the Collector, VictoriaLogs; apt-get Prometheus if missing
   up        install if needed, start every service and wait until healthy

@@ -29,7 +29,7 @@ function readManifest(): { name: string; hash: string } {
     .filter((version) => version !== `v${OTELCOL_VERSION}`);
   if (manifest.dist?.version !== OTELCOL_VERSION || strays.length > 0) {
     throw new Error(
-      `${BUILDER_MANIFEST} must pin every module to v${OTELCOL_VERSION} (services/versions.ts)`,
+      `${BUILDER_MANIFEST} must pin every module to v${OTELCOL_VERSION} (stack/versions.ts)`,
     );
   }
   return { name, hash: createHash('sha256').update(text).digest('hex').slice(0, 16) };

@@ -2,7 +2,7 @@
 // the installer passes them to Maven and Go, and records them in stamp files so that
 // changing a version here is enough to trigger a rebuild on the next `install`.
 
-// Apache Kafka (KRaft, no ZooKeeper), resolved from Maven Central via services/kafka/pom.xml.
+// Apache Kafka (KRaft, no ZooKeeper), resolved from Maven Central via stack/kafka/pom.xml.
 // 4.x removed the old protocol versions (KIP-896); kafkajs 2.2.4 negotiates versions the
 // broker still serves, and the integration suite proves produce, group consume, offset commit
 // and rebalance against this exact release.

