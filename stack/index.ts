@@ -13,6 +13,7 @@ import {
   startServices as startAll,
   stopService as stopOne,
   stopServices as stopAll,
+  withServices,
 } from './lifecycle.ts';
 import type {
   ServiceStatus,
@@ -37,7 +38,7 @@ export type {
   StopServiceOptions,
   StopServicesOptions,
 };
-export { ConfigError, describeServices, endpointsOf, loadConfig, runPaths };
+export { ConfigError, describeServices, endpointsOf, loadConfig, runPaths, withServices };
 export { SERVICE_NAMES, isServiceName } from './types.ts';
 export { kafkaClient, ensureTopics } from './kafka.ts';
 export { poll, httpOk } from './http.ts';

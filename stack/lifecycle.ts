@@ -8,7 +8,7 @@ import { installServices, missingComponents } from './install.ts';
 import { ensureTopics } from './kafka.ts';
 import { isAlive, readPid, startDetached, stopByPidFile, tailFile } from './process.ts';
 import type { StopOptions } from './process.ts';
-import { step } from './progress.ts';
+import { guardOutput, step } from './progress.ts';
 import { SERVICES, stopOrder } from './registry.ts';
 import { SERVICE_NAMES } from './types.ts';
 import type { Context, RunPaths, ServiceName } from './types.ts';
@@ -203,4 +203,33 @@ export function describeServices(ctx: Context): string[] {
     const paths = runPaths(ctx, name);
     return `  ${name.padEnd(13)} ${SERVICES[name].listens(ctx)}\n  ${''.padEnd(13)} log: ${paths.logFile}`;
   });
+}
+
+/**
+ * Runs `work` with every backing service up, for commands that need the stack only while they
+ * run (benchmarks): the services not yet running are started (installed first if needed) and
+ * stopped again when `work` ends, throws, or the process gets SIGINT or SIGTERM or loses its
+ * output pipe. Services that were already running are left as they were.
+ */
+export async function withServices<T>(ctx: Context, work: () => Promise<T>): Promise<T> {
+  const before = await serviceStatus(ctx);
+  const startedHere = !before.every((service) => service.healthy);
+  let stopping: Promise<void> | undefined;
+  const stopOnce = (): Promise<void> =>
+    (stopping ??= startedHere ? stopServices(ctx) : Promise.resolve());
+  const onSignal = (signal: string): void => {
+    ctx.log(`${signal}: stopping the services this command started`);
+    void stopOnce().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  guardOutput(() => onSignal('SIGPIPE'));
+  try {
+    if (startedHere) await startServices(ctx);
+    return await work();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stopOnce();
+  }
 }

@@ -23,8 +23,7 @@ import {
   endpoints,
   poll,
   quietKafkajsTimerWarning,
-  serviceStatus,
-  startServices,
+  withServices,
 } from '../../stack/index.ts';
 import { encodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
 import { scrapeMetric, startComponent, type ComponentProcess } from '../../stack/index.ts';
@@ -330,7 +329,6 @@ async function consumerAlone(partitionsInParallel: number): Promise<ConsumerResu
 }
 
 async function main(): Promise<void> {
-  if (!(await serviceStatus(ctx)).every((service) => service.healthy)) await startServices(ctx);
   const e2e = args['skip-e2e'] ? [] : await sweep();
   // The default (one partition at a time) and every partition of the topic at once, alternated:
   // the store is still merging the previous drain's data when the next one starts.
@@ -378,4 +376,4 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
 }
 
-await main();
+await withServices(ctx, main);

@@ -18,9 +18,8 @@ import {
   runPaths,
   scrapeMetric,
   scrapeText,
-  serviceStatus,
   startComponent,
-  startServices,
+  withServices,
   sumOfSeries,
 } from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
@@ -83,7 +82,6 @@ const rssMiB = (pid: number | undefined) => {
 };
 
 async function main(): Promise<void> {
-  if (!(await serviceStatus(ctx)).every((service) => service.healthy)) await startServices(ctx);
   const collectorPid = Number(readFileSync(runPaths(ctx, 'collector').pidFile, 'utf8'));
   const consumer = await startComponent('consumer', endpoint, { nodeFlags: V8_FLAGS });
   const api = await startComponent('api', endpoint, {
@@ -264,5 +262,5 @@ if (args['report-only']) {
     JSON.parse(readFileSync(join(ROOT, 'bench/results/soak.json'), 'utf8')) as SoakReport,
   );
 } else {
-  await main();
+  await withServices(ctx, main);
 }

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { expect } from 'chai';
 import { KnownIds, OPERATIONS, plan } from '../../src/loadgen/operations.ts';
 import { startApi, type RunningApi } from '../support/api-server.ts';
-import { REPO_ROOT } from '../../stack/config.ts';
+import { createContext, endpoints, startComponent } from '../../stack/index.ts';
 
 describe('load generator', () => {
   it('plans no request that refers to an id the API has not handed out', () => {
@@ -27,24 +25,12 @@ describe('load generator', () => {
     after(() => api.close());
 
     it('gets only 2xx answers from the first second when no bad requests are asked for', async () => {
-      const child = spawn(
-        process.execPath,
-        [
-          'src/loadgen/main.ts',
-          '--target',
-          api.baseUrl,
-          '--rate',
-          '100',
-          '--duration',
-          '2',
-          '--bad-share',
-          '0',
-        ],
-        { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-      );
+      const loadgen = await startComponent('loadgen', endpoints(createContext()), {
+        args: ['--target', api.baseUrl, '--rate', '100', '--duration', '2', '--bad-share', '0'],
+      });
       let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const [code] = (await once(child, 'exit')) as [number | null];
+      loadgen.child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await loadgen.exited;
       expect(code).to.equal(0);
       const summary = /summary: (\d+) requests/.exec(output);
       expect(Number(summary?.[1]), output).to.be.greaterThan(10);
