@@ -81,7 +81,7 @@ export const NewUser = z
     email,
   })
   .strict()
-  .meta({ id: 'NewUser' });
+  .meta({ id: 'NewUser', examples: [{ username: 'ada_l', email: 'ada@example.com' }] });
 
 export const User = NewUser.extend({ id, createdAt: z.iso.datetime() }).meta({ id: 'User' });
 
@@ -101,7 +101,12 @@ export const NewProduct = z
     stock: z.number().int().min(0).max(1_000_000_000),
   })
   .strict()
-  .meta({ id: 'NewProduct' });
+  .meta({
+    id: 'NewProduct',
+    // 24.5 rather than 24.99: validators that divide binary floats (Redocly's among them) count
+    // 24.99 as no multiple of 0.01, see the price description.
+    examples: [{ name: 'Teapot', price: 24.5, description: 'Holds one litre', stock: 25 }],
+  });
 
 export const Product = z
   .object({
@@ -123,7 +128,7 @@ export const NewOrder = z
       .max(100),
   })
   .strict()
-  .meta({ id: 'NewOrder' });
+  .meta({ id: 'NewOrder', examples: [{ userId: 1, items: [{ productId: 1, quantity: 2 }] }] });
 
 export const Order = z
   .object({
