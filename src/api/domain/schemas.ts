@@ -103,8 +103,8 @@ export const NewProduct = z
   .strict()
   .meta({
     id: 'NewProduct',
-    // 24.5 rather than 24.99: validators that divide binary floats (Redocly's among them) count
-    // 24.99 as no multiple of 0.01, see the price description.
+    // Validators that divide binary floats (Redocly's among them) count some two-decimal
+    // prices, 19.99 for one, as no multiple of 0.01 (see the price description); 24.5 is not one.
     examples: [{ name: 'Teapot', price: 24.5, description: 'Holds one litre', stock: 25 }],
   });
 
