@@ -28,7 +28,7 @@ const STATUS_OF_DOMAIN_ERROR: Record<DomainErrorKind, number> = {
   unknown_reference: 422,
 };
 
-/** Errors thrown by Koa, its router and their helpers (http-errors) carry a status. */
+/** Errors thrown by Koa and its router (http-errors instances) carry a status. */
 interface HttpError {
   status: number;
   expose?: boolean;
