@@ -9,6 +9,7 @@ import { NewOrder, NewProduct, NewUser } from './domain/schemas.ts';
 import { createShopMetrics } from './metrics.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { errorHandler } from './middleware/error-handler.ts';
+import { methodHandling } from './middleware/methods.ts';
 import { requestContext, type RequestState } from './middleware/request-context.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
@@ -80,7 +81,8 @@ export function createApp(config: ApiConfig, version: string): App {
     .use(errorHandler())
     .use(securityHeaders())
     .use(rateLimit({ limit: config.rateLimitPerSecond, windowMs: 1000 }))
-    .use(router.routes())
-    .use(router.allowedMethods({ throw: true }));
+    // Wraps the routes: answers what no route took (405 with Allow, 501, OPTIONS).
+    .use(methodHandling(router))
+    .use(router.routes());
   return { koa, shop };
 }

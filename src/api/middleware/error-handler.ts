@@ -1,9 +1,13 @@
 import type { Middleware } from 'koa';
 import { emitErrorLog } from '../../telemetry/logs.ts';
-import { ApiError, sendError, toApiError } from '../errors.ts';
+import { ApiError, isServerFailure, sendError, toApiError } from '../errors.ts';
 import type { RequestState } from './request-context.ts';
 
-/** Turns every failure into the JSON error shape; 5xx failures also produce an error record. */
+/**
+ * Turns every failure into the JSON error shape. Failures of the server (5xx except the
+ * refusals 501 and 505, see `isServerFailure`) also produce an error record with the stack;
+ * a refused request is the client's, and its access record says enough.
+ */
 export function errorHandler(): Middleware<RequestState> {
   return async (ctx, next) => {
     try {
@@ -13,7 +17,7 @@ export function errorHandler(): Middleware<RequestState> {
       }
     } catch (error) {
       const apiError = toApiError(error);
-      if (apiError.status >= 500) {
+      if (isServerFailure(apiError)) {
         emitErrorLog(error, {
           'http.request.method': ctx.method,
           'url.path': ctx.path,
