@@ -4,7 +4,12 @@
  * against the document. Any failure or warning fails the test.
  */
 import { expect } from 'chai';
-import { startNodeProcess, type NodeProcess } from '../support/node-process.ts';
+import {
+  createContext,
+  endpoints,
+  startComponent,
+  type ComponentProcess,
+} from '../../stack/index.ts';
 import { runSchemathesis, schemathesisPath } from './schemathesis.ts';
 
 /** Fixed so CI runs are reproducible; `npm run contract` draws a new one each time. */
@@ -13,15 +18,13 @@ const SEED = 20261130;
 const MAX_EXAMPLES = 20;
 
 describe('contract: Schemathesis against /openapi.json', () => {
-  let api: NodeProcess | undefined;
+  let api: ComponentProcess | undefined;
 
   before(async function () {
     this.timeout(600_000); // includes a one-time install of Schemathesis into the cache
     await schemathesisPath();
-    api = await startNodeProcess(['--import', './src/telemetry/register.ts', 'src/api/main.ts'], {
-      HOST: '127.0.0.1',
-      PORT: '0',
-      OTEL_LOGS_EXPORTER: 'none',
+    api = await startComponent('api', endpoints(createContext()), {
+      env: { OTEL_LOGS_EXPORTER: 'none' },
     });
   });
   after(() => api?.stop());

@@ -1,12 +1,12 @@
 /**
- * Runs Schemathesis (the locked version from services/tools/requirements.txt, installed under
- * the cache by the services package) against a running API's /openapi.json with every check
+ * Runs Schemathesis (the locked version from stack/tools/requirements.txt, installed under
+ * the cache by the stack) against a running API's /openapi.json with every check
  * and every phase, using this directory's schemathesis.toml.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createContext, installPythonTools, pythonToolPath } from '../../services/index.ts';
+import { createContext, installPythonTools, pythonToolPath } from '../../stack/index.ts';
 
 export const CONFIG_FILE = join(import.meta.dirname, 'schemathesis.toml');
 
