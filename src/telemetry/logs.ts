@@ -6,9 +6,69 @@
  * or as the body string. Attributes are typed key/value pairs all the way to the log store, so
  * such text cannot forge another attribute or a second record, whatever characters it holds.
  */
-import { logs, SeverityNumber, type Attributes, type Logger } from '@opentelemetry/api';
+import {
+  logs,
+  SeverityNumber,
+  type Attributes,
+  type Logger,
+  type LogRecord,
+} from '@opentelemetry/api';
 
 let logger: Logger | undefined;
+
+/** The attribute listing, by key, the values cut to the length limit (`body` for the body). */
+export const TRUNCATED_ATTRIBUTES = 'log.truncated_attributes';
+
+let valueLengthLimit = Number.POSITIVE_INFINITY;
+
+/**
+ * Sets the bound applied to every record emitted here: string attribute values and the body are
+ * cut to `attributeValueLengthLimit` characters, as the SDK's OpenTelemetry log record limits
+ * would cut attribute values, but here the record also says what was cut. Called once by
+ * startTelemetry with the configured OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT.
+ */
+export function configureRecordLimits(limits: { attributeValueLengthLimit: number }): void {
+  valueLengthLimit = limits.attributeValueLengthLimit;
+}
+
+/** `text` cut to the limit, without leaving half of a surrogate pair at the end. */
+function cut(text: string): string {
+  const kept = text.slice(0, valueLengthLimit);
+  const last = kept.charCodeAt(kept.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? kept.slice(0, -1) : kept;
+}
+
+/**
+ * Emits `record` with its string values (and string array items) and body within the length
+ * limit, adding TRUNCATED_ATTRIBUTES when anything was cut.
+ */
+function emitBounded(record: LogRecord & { attributes: Attributes }): void {
+  const truncated: string[] = [];
+  const attributes: Attributes = {};
+  for (const [key, value] of Object.entries(record.attributes)) {
+    if (typeof value === 'string' && value.length > valueLengthLimit) {
+      attributes[key] = cut(value);
+      truncated.push(key);
+    } else if (
+      Array.isArray(value) &&
+      value.some((item) => typeof item === 'string' && item.length > valueLengthLimit)
+    ) {
+      attributes[key] = (value as unknown[]).map((item) =>
+        typeof item === 'string' ? cut(item) : item,
+      ) as string[];
+      truncated.push(key);
+    } else {
+      attributes[key] = value;
+    }
+  }
+  let body = record.body;
+  if (typeof body === 'string' && body.length > valueLengthLimit) {
+    body = cut(body);
+    truncated.push('body');
+  }
+  if (truncated.length > 0) attributes[TRUNCATED_ATTRIBUTES] = truncated;
+  apiLogger().emit({ ...record, body, attributes });
+}
 
 function apiLogger(): Logger {
   // Resolved on first use so that records go to the provider the SDK registered at start-up.
@@ -45,7 +105,7 @@ export function emitAccessLog(record: AccessRecord): void {
   };
   if (record.route !== undefined) attributes['http.route'] = record.route;
   if (record.userAgent !== undefined) attributes['user_agent.original'] = record.userAgent;
-  apiLogger().emit({
+  emitBounded({
     ...severityOf(record.status),
     eventName: 'http.request',
     body: `${record.method} ${record.route ?? record.path} ${record.status}`,
@@ -54,7 +114,7 @@ export function emitAccessLog(record: AccessRecord): void {
 }
 
 export function emitAppLog(eventName: string, message: string, attributes: Attributes = {}): void {
-  apiLogger().emit({
+  emitBounded({
     severityNumber: SeverityNumber.INFO,
     severityText: 'INFO',
     eventName,
@@ -65,7 +125,7 @@ export function emitAppLog(eventName: string, message: string, attributes: Attri
 
 export function emitErrorLog(error: unknown, attributes: Attributes = {}): void {
   const exception = error instanceof Error ? error : new Error(String(error));
-  apiLogger().emit({
+  emitBounded({
     severityNumber: SeverityNumber.ERROR,
     severityText: 'ERROR',
     eventName: 'exception',

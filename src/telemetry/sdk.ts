@@ -33,7 +33,9 @@ import { AlwaysOffSampler, NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import { observeProcessMemory } from '../shared/process-memory.ts';
 import type { TelemetryConfig } from './config.ts';
 import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
+import { configureRecordLimits } from './logs.ts';
 import { RetryingLogRecordExporter } from './retrying-exporter.ts';
+import { SizeBoundedLogRecordExporter } from './size-bounded-exporter.ts';
 
 export interface TelemetryOverrides {
   /** Replaces the configured log pipeline, e.g. with an in-memory exporter in tests. */
@@ -81,6 +83,12 @@ export async function startTelemetry(
   observeProcessMemory(meterProvider.getMeter('shop-api.process'));
 
   process.env['OTEL_NODE_ENABLED_INSTRUMENTATIONS'] ??= config.defaultInstrumentations;
+  // NodeSDK builds its LoggerProvider's limits from these variables only; writing the resolved
+  // values back gives the SDK the project's defaults and the same numbers logs.ts bounds with.
+  const { attributeValueLengthLimit, attributeCountLimit } = config.recordLimits;
+  process.env['OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT'] = String(attributeValueLengthLimit);
+  process.env['OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT'] = String(attributeCountLimit);
+  configureRecordLimits(config.recordLimits);
   const instrumentations = getNodeAutoInstrumentations({
     '@opentelemetry/instrumentation-http': {
       // Scrapes and health probes would otherwise dominate the request histogram's traffic.
@@ -126,10 +134,23 @@ function createLogRecordProcessors(
 ): LogRecordProcessor[] {
   const direct = createLogRecordExporter(config, meterProvider);
   if (!direct) return [];
+  const encoding =
+    config.logsExporter === 'kafka'
+      ? config.kafka.encoding === 'otlp_json'
+        ? 'json'
+        : 'protobuf'
+      : config.otlpLogsProtocol === 'http/json'
+        ? 'json'
+        : 'protobuf';
+  // Split by size outside the retries, so that a part that fails is retried alone and the
+  // parts already delivered are not sent twice.
   const exporter =
     config.logsExporter === 'console'
       ? direct
-      : new RetryingLogRecordExporter(direct, { maxElapsedMs: config.exportRetryMs });
+      : new SizeBoundedLogRecordExporter(
+          new RetryingLogRecordExporter(direct, { maxElapsedMs: config.exportRetryMs }),
+          { maxRequestBytes: config.maxExportRequestBytes, encoding },
+        );
   return [
     new BatchLogRecordProcessor({
       exporter,
