@@ -4,6 +4,7 @@
  * validates the values that it interprets itself.
  */
 import { readChoice, readInteger, readString } from '../shared/env.ts';
+import { checkResourceLabels, parseResourceAttributesEnv } from './prometheus-labels.ts';
 
 export const LOGS_EXPORTERS = ['otlp', 'kafka', 'console', 'none'] as const;
 export const KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json'] as const;
@@ -53,6 +54,9 @@ export function readTelemetryConfig(
   service: { name: string; version: string },
 ): TelemetryConfig {
   const maxQueueSize = readInteger(env, 'OTEL_BLRP_MAX_QUEUE_SIZE', 8192, { min: 1 });
+  // Malformed or colliding attributes are refused here already, naming the variable; the final
+  // resource (with the detectors' attributes) is checked again when telemetry starts.
+  checkResourceLabels(parseResourceAttributesEnv(env['OTEL_RESOURCE_ATTRIBUTES']));
   const exportRetryMs = readInteger(env, 'LOG_EXPORT_RETRY_MS', 60_000, { min: 0 });
   // The log-record specific variable wins over the general one, as the specification says.
   const valueLengthVariable = env['OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT']?.trim()

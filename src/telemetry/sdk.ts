@@ -34,6 +34,7 @@ import { observeProcessMemory } from '../shared/process-memory.ts';
 import type { TelemetryConfig } from './config.ts';
 import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
 import { configureRecordLimits } from './logs.ts';
+import { checkResourceLabels } from './prometheus-labels.ts';
 import { RetryingLogRecordExporter } from './retrying-exporter.ts';
 import { SizeBoundedLogRecordExporter } from './size-bounded-exporter.ts';
 
@@ -75,6 +76,8 @@ export async function startTelemetry(
   );
   // host.id is read asynchronously; exporters must not see the resource before it settles.
   await resource.waitForAsyncAttributes?.();
+  // Before anything is served: a resource Prometheus cannot label would break every scrape.
+  checkResourceLabels(resource.attributes);
 
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
