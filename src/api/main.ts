@@ -2,13 +2,13 @@
  * Starts the API. Run with telemetry: `node --import ./src/telemetry/register.ts src/api/main.ts`
  * (or `npm start` on the built files).
  */
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exitOnConfigError } from '../shared/env.ts';
 import { activeTelemetry } from '../telemetry/sdk.ts';
 import { SERVICE } from '../telemetry/service.ts';
 import { createApp } from './app.ts';
 import { readApiConfig, type ApiConfig } from './config.ts';
+import { createApiServer } from './server.ts';
 
 let config: ApiConfig;
 try {
@@ -18,7 +18,7 @@ try {
 }
 
 const { koa } = createApp(config, SERVICE.version);
-const server = createServer({ requestTimeout: config.requestTimeoutMs }, koa.callback());
+const server = createApiServer(config, koa.callback());
 
 server.listen(config.port, config.host, () => {
   const { port } = server.address() as AddressInfo;

@@ -10,6 +10,7 @@ import {
   logs,
   SeverityNumber,
   type Attributes,
+  type Context,
   type Logger,
   type LogRecord,
 } from '@opentelemetry/api';
@@ -77,39 +78,65 @@ function apiLogger(): Logger {
 }
 
 export interface AccessRecord {
+  /** `http.request.method`: a known method or `_OTHER` (semantic conventions). */
   method: string;
+  /** The method as received, when it differs from `method`. */
+  originalMethod?: string | undefined;
   route: string | undefined;
-  path: string;
-  status: number;
+  /** Absent for requests refused before their request line was read. */
+  path: string | undefined;
+  /** The status the client received; absent when none reached it. */
+  status?: number | undefined;
+  /** Why the request ended without a complete response (or the 5xx status). */
+  errorType?: string | undefined;
   durationSeconds: number;
-  clientAddress: string;
+  clientAddress: string | undefined;
   userAgent: string | undefined;
   requestId: string;
+  /** The request span's context, for the record's trace and span ids. */
+  context?: Context | undefined;
 }
 
-function severityOf(status: number): { severityNumber: SeverityNumber; severityText: string } {
+function severityOf(record: AccessRecord): {
+  severityNumber: SeverityNumber;
+  severityText: string;
+} {
+  const status = record.status ?? 0;
   if (status >= 500) return { severityNumber: SeverityNumber.ERROR, severityText: 'ERROR' };
-  if (status >= 400) return { severityNumber: SeverityNumber.WARN, severityText: 'WARN' };
+  if (status >= 400 || record.status === undefined) {
+    return { severityNumber: SeverityNumber.WARN, severityText: 'WARN' };
+  }
   return { severityNumber: SeverityNumber.INFO, severityText: 'INFO' };
 }
 
+/**
+ * Emits the one access record of a request (`log.type=access`, event `http.request`), with the
+ * semantic conventions' HTTP attribute names; see server-requests.ts for how its outcome is
+ * decided. Severity: ERROR for 5xx, WARN for 4xx and for requests that got no status, else INFO.
+ */
 export function emitAccessLog(record: AccessRecord): void {
   const attributes: Attributes = {
     'log.type': 'access',
     'http.request.method': record.method,
-    'url.path': record.path,
-    'http.response.status_code': record.status,
     'http.server.request.duration': record.durationSeconds,
-    'client.address': record.clientAddress,
     'request.id': record.requestId,
   };
+  if (record.originalMethod !== undefined && record.originalMethod !== record.method) {
+    attributes['http.request.method_original'] = record.originalMethod;
+  }
+  if (record.path !== undefined) attributes['url.path'] = record.path;
   if (record.route !== undefined) attributes['http.route'] = record.route;
+  if (record.status !== undefined) attributes['http.response.status_code'] = record.status;
+  if (record.errorType !== undefined) attributes['error.type'] = record.errorType;
+  if (record.clientAddress !== undefined) attributes['client.address'] = record.clientAddress;
   if (record.userAgent !== undefined) attributes['user_agent.original'] = record.userAgent;
+  const target = record.route ?? record.path ?? '-';
   emitBounded({
-    ...severityOf(record.status),
+    ...severityOf(record),
     eventName: 'http.request',
-    body: `${record.method} ${record.route ?? record.path} ${record.status}`,
+    body: `${record.originalMethod ?? record.method} ${target} ${record.status ?? record.errorType ?? ''}`,
     attributes,
+    ...(record.context ? { context: record.context } : {}),
   });
 }
 

@@ -27,7 +27,7 @@ import {
   type LogRecordExporter,
   type LogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import { observeProcessMemory } from '../shared/process-memory.ts';
@@ -80,7 +80,21 @@ export async function startTelemetry(
   checkResourceLabels(resource.attributes);
 
   const prometheus = new PrometheusExporter({ preventServerStart: true });
-  const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
+  const meterProvider = new MeterProvider({
+    resource,
+    readers: [prometheus],
+    views: [
+      // The http instrumentation records the status its response object holds when the
+      // connection closes, which for a timed-out or aborted request is one the client never
+      // received (Koa's initial 404). server-requests.ts records this histogram instead, from
+      // the same outcome as the access record.
+      {
+        meterName: '@opentelemetry/instrumentation-http',
+        instrumentName: 'http.server.request.duration',
+        aggregation: { type: AggregationType.DROP },
+      },
+    ],
+  });
   // Instrumentations take their meter from the global provider when they are constructed.
   metrics.setGlobalMeterProvider(meterProvider);
   observeProcessMemory(meterProvider.getMeter('shop-api.process'));
