@@ -82,6 +82,21 @@ describe('log record limits and export request size', () => {
     expect(record?.attributes[TRUNCATED_ATTRIBUTES]).to.have.members(['url.path', 'body']);
   });
 
+  it('keeps the largest access record a caller can cause under 32 KiB encoded', async () => {
+    // Longest path and user agent, the agent in 2-byte UTF-8 characters (latin1 0xFF on the wire).
+    const response = await fetch(`${api.baseUrl}/${'p'.repeat(8000)}`, {
+      headers: { 'user-agent': '\u00ff'.repeat(7000) },
+    });
+    expect(response.status).to.equal(404);
+    const [record] = accessRecords();
+    expect(record?.attributes[TRUNCATED_ATTRIBUTES]).to.have.members([
+      'url.path',
+      'user_agent.original',
+      'body',
+    ]);
+    expect(encodedRequestBytes([record as ReadableLogRecord], 'protobuf')).to.be.below(32 * 1024);
+  });
+
   it('exports 90 requests with 12 000-byte User-Agents in requests Kafka accepts', async () => {
     await Promise.all(
       Array.from({ length: 90 }, () =>
