@@ -36,7 +36,7 @@ import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
 import { configureRecordLimits } from './logs.ts';
 import { checkResourceLabels } from './prometheus-labels.ts';
 import { RetryingLogRecordExporter } from './retrying-exporter.ts';
-import { SizeBoundedLogRecordExporter } from './size-bounded-exporter.ts';
+import { splitBySize } from './request-size.ts';
 
 export interface TelemetryOverrides {
   /** Replaces the configured log pipeline, e.g. with an in-memory exporter in tests. */
@@ -159,15 +159,14 @@ function createLogRecordProcessors(
       : config.otlpLogsProtocol === 'http/json'
         ? 'json'
         : 'protobuf';
-  // Split by size outside the retries, so that a part that fails is retried alone and the
-  // parts already delivered are not sent twice.
+  const bound = { maxRequestBytes: config.maxExportRequestBytes, encoding } as const;
   const exporter =
     config.logsExporter === 'console'
       ? direct
-      : new SizeBoundedLogRecordExporter(
-          new RetryingLogRecordExporter(direct, { maxElapsedMs: config.exportRetryMs }),
-          { maxRequestBytes: config.maxExportRequestBytes, encoding },
-        );
+      : new RetryingLogRecordExporter(direct, {
+          maxElapsedMs: config.exportRetryMs,
+          split: (records) => splitBySize(records, bound),
+        });
   return [
     new BatchLogRecordProcessor({
       exporter,

@@ -6,14 +6,14 @@
  * `max.message.bytes` (1 000 000 by default) as a permanent error, losing the whole batch.
  *
  * Each batch whose encoded size could exceed the bound is split, by halves, until every part
- * encodes to at most `maxRequestBytes`; the parts are exported one after the other. One record
+ * encodes to at most `maxRequestBytes`; RetryingLogRecordExporter exports the parts one after
+ * the other, each retried on its own within the batch's retry window. One record
  * cannot be split: the record limits (OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT) keep each of
  * the project's records far below the bound, and a record that still exceeds it alone is
  * exported on its own rather than dropped here.
  */
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
-import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 
 export type RequestEncoding = 'protobuf' | 'json';
 
@@ -75,58 +75,27 @@ function anyValueBytes(value: unknown): number {
   return 16; // numbers and booleans
 }
 
-export class SizeBoundedLogRecordExporter implements LogRecordExporter {
-  readonly #inner: LogRecordExporter;
-  readonly #options: SizeBoundOptions;
-
-  constructor(inner: LogRecordExporter, options: SizeBoundOptions) {
-    this.#inner = inner;
-    this.#options = options;
-  }
-
-  /** The parts `records` is exported in, in order; each encodes to at most the bound. */
-  split(records: ReadableLogRecord[]): ReadableLogRecord[][] {
-    const { maxRequestBytes, encoding } = this.#options;
-    if (records.length === 0) return [];
-    if (encoding === 'protobuf' && protobufUpperBound(records) <= maxRequestBytes) {
-      return [records];
+/**
+ * The parts `records` is exported in, in order, each encoding to at most `maxRequestBytes`
+ * (a part of one record may exceed it: one record cannot be split).
+ */
+export function splitBySize(
+  records: ReadableLogRecord[],
+  { maxRequestBytes, encoding }: SizeBoundOptions,
+): ReadableLogRecord[][] {
+  if (records.length === 0) return [];
+  if (encoding === 'protobuf' && protobufUpperBound(records) <= maxRequestBytes) return [records];
+  const parts: ReadableLogRecord[][] = [];
+  const pending = [records];
+  while (pending.length > 0) {
+    const part = pending.shift() as ReadableLogRecord[];
+    if (part.length === 1 || encodedRequestBytes(part, encoding) <= maxRequestBytes) {
+      parts.push(part);
+      continue;
     }
-    const parts: ReadableLogRecord[][] = [];
-    const pending = [records];
-    while (pending.length > 0) {
-      const part = pending.shift() as ReadableLogRecord[];
-      if (part.length === 1 || encodedRequestBytes(part, encoding) <= maxRequestBytes) {
-        parts.push(part);
-        continue;
-      }
-      const middle = Math.ceil(part.length / 2);
-      // Front first, so that records keep their order across the parts.
-      pending.unshift(part.slice(0, middle), part.slice(middle));
-    }
-    return parts;
+    const middle = Math.ceil(part.length / 2);
+    // Front half first, so that records keep their order across the parts.
+    pending.unshift(part.slice(0, middle), part.slice(middle));
   }
-
-  export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
-    void this.#exportParts(this.split(records)).then(resultCallback);
-  }
-
-  async #exportParts(parts: ReadableLogRecord[][]): Promise<ExportResult> {
-    let failure: ExportResult | undefined;
-    for (const part of parts) {
-      const result = await new Promise<ExportResult>((resolve) =>
-        this.#inner.export(part, resolve),
-      );
-      // Later parts are still exported: what one part's failure cannot cost is the others.
-      if (result.code !== ExportResultCode.SUCCESS) failure ??= result;
-    }
-    return failure ?? { code: ExportResultCode.SUCCESS };
-  }
-
-  shutdown(): Promise<void> {
-    return this.#inner.shutdown();
-  }
-
-  forceFlush(): Promise<void> {
-    return this.#inner.forceFlush();
-  }
+  return parts;
 }
