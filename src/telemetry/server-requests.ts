@@ -30,6 +30,7 @@ import { randomUUID } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   context,
   metrics,
@@ -222,6 +223,7 @@ function refusalOf(
 
 const ERROR_CODES: Record<number, string> = {
   400: 'bad_request',
+  501: 'not_implemented',
   408: 'request_timeout',
   413: 'payload_too_large',
   431: 'request_header_fields_too_large',
@@ -274,36 +276,56 @@ function handleClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     // Bytes of a request arrived, but Node refused them before there was a request object.
     const requestId = randomUUID();
     if (canAnswer) socket.write(refusalResponse(refusal.status, requestId));
-    recordRefused(
-      socket,
-      connection,
-      canAnswer ? refusal : { errorType: refusal.errorType },
+    recordRefused(socket, canAnswer ? refusal : { errorType: refusal.errorType }, {
       requestId,
-    );
+      startedAt: connection.readySince,
+    });
   }
   socket.destroy(error);
 }
 
+/** Records a request that never got a response object: refused by Node, or a CONNECT. */
 function recordRefused(
   socket: Socket,
-  connection: ConnectionState,
   outcome: RequestOutcome,
-  requestId: string,
+  { requestId, startedAt, req }: { requestId: string; startedAt: bigint; req?: IncomingMessage },
 ): void {
-  const durationSeconds = Number(process.hrtime.bigint() - connection.readySince) / 1e9;
-  const attributes: Attributes = { 'http.request.method': '_OTHER', 'url.scheme': 'http' };
+  const durationSeconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  const method = normalizedMethod(req?.method ?? '_OTHER');
+  const attributes: Attributes = { 'http.request.method': method, 'url.scheme': 'http' };
+  if (req) attributes['network.protocol.version'] = req.httpVersion;
   addOutcome(attributes, outcome);
   durationHistogram().record(durationSeconds, attributes);
   emitAccessLog({
-    method: '_OTHER',
+    method,
+    originalMethod: req?.method,
     route: undefined,
-    path: undefined,
+    path: req?.url,
     ...outcome,
     durationSeconds,
     clientAddress: socket.remoteAddress,
-    userAgent: undefined,
+    userAgent: req?.headers['user-agent'],
     requestId,
     context: undefined,
+  });
+}
+
+/**
+ * CONNECT asks for a tunnel, which Node hands to a 'connect' listener instead of the
+ * application, and without one closes the connection unanswered. The API tunnels nothing: it
+ * answers 501 Not Implemented, as its router does for methods it does not implement.
+ */
+function refuseConnect(req: IncomingMessage, socket: Duplex): void {
+  const startedAt = process.hrtime.bigint();
+  const requestId = randomUUID();
+  const net = socket as Socket;
+  const answered = net.writable;
+  if (answered) net.end(refusalResponse(501, requestId));
+  else net.destroy();
+  recordRefused(net, answered ? { status: 501, errorType: '501' } : { errorType: 'aborted' }, {
+    requestId,
+    startedAt,
+    req,
   });
 }
 
@@ -332,6 +354,7 @@ export function observeServer(server: Server): void {
   server.once('close', () => unsubscribe(REQUEST_START, onRequestStart));
   server.on('connection', (socket: Socket) => connectionOf(socket));
   server.on('clientError', handleClientError);
+  server.on('connect', refuseConnect);
 }
 
 /** The annotations of a request observed by this module, for the application to fill in. */

@@ -274,6 +274,19 @@ describe('one request, one status', () => {
       expectOneStatus(ending);
     });
 
+    it('CONNECT, which Node would close unanswered: 501 everywhere', async () => {
+      const ending = await observe(running, [
+        { send: 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n' },
+        { end: 'wait' },
+      ]);
+      expect(ending.client).to.equal(501);
+      expectOneStatus(ending);
+      expect(ending.records[0]?.attributes).to.include({
+        'http.request.method': 'CONNECT',
+        'url.path': 'example.com:443',
+      });
+    });
+
     it('normal and router-refused requests keep their status', async () => {
       for (const [request, status] of [
         ['GET /health HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n', 200],
@@ -303,6 +316,7 @@ describe('one request, one status', () => {
         'PROPFIND',
         'MKCOL',
         'BREW',
+        'CONNECT',
         'get',
       );
       const path = fc.constantFrom('/users', '/users/1', '/health', '/nope', '/products', '/%zz');
