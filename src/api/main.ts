@@ -3,8 +3,10 @@
  * (or `npm start` on the built files).
  */
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { exitOnConfigError } from '../shared/env.ts';
 import { activeTelemetry } from '../telemetry/sdk.ts';
+import { allRequestsRecorded } from '../telemetry/server-requests.ts';
 import { SERVICE } from '../telemetry/service.ts';
 import { createApp } from './app.ts';
 import { readApiConfig, type ApiConfig } from './config.ts';
@@ -39,6 +41,9 @@ async function shutdown(signal: string): Promise<void> {
   const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
   await closed;
   clearTimeout(grace);
+  // The records of requests cut off above are written as their connections finish closing,
+  // which is after the server's own 'close'; flushing before them would lose them.
+  await Promise.race([allRequestsRecorded(), sleep(1000, undefined, { ref: false })]);
   await activeTelemetry()?.shutdown(5000);
   process.exit(0);
 }

@@ -101,6 +101,9 @@ const DURATION_BUCKETS = [
 const NOT_IN_HISTOGRAM = new Set(['/metrics']);
 
 const observed = new WeakMap<IncomingMessage, ObservedRequest>();
+/** Requests observed and not recorded yet, and who waits for there to be none. */
+let unrecorded = 0;
+let whenAllRecorded: (() => void)[] = [];
 const connections = new WeakMap<Socket, ConnectionState>();
 
 let histogram: Histogram | undefined;
@@ -149,10 +152,20 @@ export function observeRequest(req: IncomingMessage, res: ServerResponse): Reque
   const connection = connectionOf(req.socket);
   connection.inFlight.push(request);
   connection.latest = request;
+  unrecorded += 1;
   res.once('close', () => {
     connection.inFlight = connection.inFlight.filter((other) => other !== request);
     connection.readySince = process.hrtime.bigint();
-    record(request, outcomeOf(request));
+    try {
+      record(request, outcomeOf(request));
+    } finally {
+      unrecorded -= 1;
+      if (unrecorded === 0) {
+        const waiting = whenAllRecorded;
+        whenAllRecorded = [];
+        for (const resolve of waiting) resolve();
+      }
+    }
   });
   return request.annotations;
 }
@@ -355,6 +368,16 @@ export function observeServer(server: Server): void {
   server.on('connection', (socket: Socket) => connectionOf(socket));
   server.on('clientError', handleClientError);
   server.on('connect', refuseConnect);
+}
+
+/**
+ * Resolves once every observed request has been recorded. A server's 'close' event comes before
+ * its last connections' (and responses') 'close' events, so a shutdown that flushed telemetry
+ * right after it would lose the records of the requests it cut off.
+ */
+export function allRequestsRecorded(): Promise<void> {
+  if (unrecorded === 0) return Promise.resolve();
+  return new Promise((resolve) => whenAllRecorded.push(resolve));
 }
 
 /** The annotations of a request observed by this module, for the application to fill in. */
