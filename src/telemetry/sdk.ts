@@ -6,6 +6,7 @@
  * metrics (exported / failed / dropped log records, queue size) can be wired into the log
  * processor and exporter, which need a meter provider when they are constructed.
  */
+import type { IncomingMessage } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -35,6 +36,7 @@ import type { TelemetryConfig } from './config.ts';
 import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
 import { configureRecordLimits } from './logs.ts';
 import { checkResourceLabels } from './prometheus-labels.ts';
+import { alignSpanWithRecord } from './server-requests.ts';
 import { RetryingLogRecordExporter } from './retrying-exporter.ts';
 import { splitBySize } from './request-size.ts';
 
@@ -110,6 +112,11 @@ export async function startTelemetry(
     '@opentelemetry/instrumentation-http': {
       // Scrapes and health probes would otherwise dominate the request histogram's traffic.
       ignoreIncomingRequestHook: (request) => request.url === '/metrics',
+      // The span's status is the one the client received, as on the access record.
+      applyCustomAttributesOnSpan: (span, request) => {
+        // The hook is shared with client spans; only server requests were observed.
+        if ('httpVersion' in request) alignSpanWithRecord(span, request as IncomingMessage);
+      },
     },
     // One span per plain middleware would multiply the per-request cost for no insight; the
     // router layer still gets its span and still reports the matched route.

@@ -38,6 +38,8 @@ import {
   type Attributes,
   type Context,
   type Histogram,
+  type Span,
+  SpanStatusCode,
 } from '@opentelemetry/api';
 import { emitAccessLog } from './logs.ts';
 
@@ -67,6 +69,8 @@ interface ObservedRequest {
   readonly annotations: RequestAnnotations;
   /** Set when the server itself ended the request (timeout, parser error). */
   endedBy?: RequestOutcome;
+  /** The outcome recorded, once the response has closed. */
+  outcome?: RequestOutcome;
 }
 
 interface ConnectionState {
@@ -157,7 +161,8 @@ export function observeRequest(req: IncomingMessage, res: ServerResponse): Reque
     connection.inFlight = connection.inFlight.filter((other) => other !== request);
     connection.readySince = process.hrtime.bigint();
     try {
-      record(request, outcomeOf(request));
+      request.outcome = outcomeOf(request);
+      record(request, request.outcome);
     } finally {
       unrecorded -= 1;
       if (unrecorded === 0) {
@@ -368,6 +373,24 @@ export function observeServer(server: Server): void {
   server.on('connection', (socket: Socket) => connectionOf(socket));
   server.on('clientError', handleClientError);
   server.on('connect', refuseConnect);
+}
+
+/**
+ * Makes the request's span (when spans are recorded, OTEL_TRACES_EXPORTER) say what its access
+ * record says. The http instrumentation ends the span from the response object's status when
+ * the response closes, after this module's own 'close' listener has decided the outcome; it
+ * calls this (its `applyCustomAttributesOnSpan` hook) just before ending the span. A span
+ * cannot lose an attribute, so an aborted request's span keeps the instrumentation's status
+ * code next to `error.type=aborted`.
+ */
+export function alignSpanWithRecord(span: Span, req: IncomingMessage): void {
+  const outcome = observed.get(req)?.outcome;
+  if (!outcome) return;
+  if (outcome.status !== undefined) span.setAttribute('http.response.status_code', outcome.status);
+  if (outcome.errorType !== undefined) span.setAttribute('error.type', outcome.errorType);
+  if (outcome.status === undefined || outcome.status >= 500) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.errorType });
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { createApp } from '../../src/api/app.ts';
 import { readApiConfig } from '../../src/api/config.ts';
 import { connectionsCheckingIntervalMs, createApiServer } from '../../src/api/server.ts';
 import { activeTelemetry } from '../../src/telemetry/sdk.ts';
+import { startNodeProcess } from '../support/node-process.ts';
 import { capturedLogs } from '../support/telemetry.ts';
 
 interface RunningServer {
@@ -375,5 +376,34 @@ describe('one request, one status', () => {
     } finally {
       await running.close();
     }
+  });
+
+  it('gives a recorded span the status of the record, not the one Koa never sent', async function () {
+    this.timeout(30_000);
+    const api = await startNodeProcess(
+      ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
+      {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        REQUEST_TIMEOUT_MS: '1000',
+        OTEL_LOGS_EXPORTER: 'none',
+        // Spans recorded and printed on stdout.
+        OTEL_TRACES_EXPORTER: 'console',
+      },
+    );
+    let stdout = '';
+    api.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    try {
+      const received = await rawExchange(Number(new URL(api.url).port), [
+        { send: `${post(100)}0123456789` },
+        { end: 'wait' },
+      ]);
+      expect(clientStatus(received)).to.equal(408);
+    } finally {
+      await api.stop(); // flushes the span
+    }
+    const span = stdout.slice(stdout.indexOf("name: 'POST"));
+    expect(span, stdout.slice(-3000)).to.include("'http.response.status_code': 408");
+    expect(span).to.include("'error.type': 'timeout'");
   });
 });
