@@ -67,8 +67,12 @@ function emitBounded(record: LogRecord & { attributes: Attributes }): void {
     body = cut(body);
     truncated.push('body');
   }
-  if (truncated.length > 0) attributes[TRUNCATED_ATTRIBUTES] = truncated;
-  apiLogger().emit({ ...record, body, attributes });
+  // The SDK keeps the first OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT attributes in insertion order:
+  // the routing key and the truncation mark go first, so that a record over the count limit
+  // still reaches its topic and still says what it lost.
+  const ordered: Attributes = { 'log.type': attributes['log.type'] };
+  if (truncated.length > 0) ordered[TRUNCATED_ATTRIBUTES] = truncated;
+  apiLogger().emit({ ...record, body, attributes: Object.assign(ordered, attributes) });
 }
 
 function apiLogger(): Logger {

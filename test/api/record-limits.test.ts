@@ -8,7 +8,7 @@ import {
   DEFAULT_VALUE_LENGTH_LIMIT,
   readTelemetryConfig,
 } from '../../src/telemetry/config.ts';
-import { TRUNCATED_ATTRIBUTES } from '../../src/telemetry/logs.ts';
+import { emitAppLog, TRUNCATED_ATTRIBUTES } from '../../src/telemetry/logs.ts';
 import {
   encodedRequestBytes,
   splitBySize,
@@ -104,6 +104,19 @@ describe('log record limits and export request size', () => {
       'body',
     ]);
     expect(encodedRequestBytes([record as ReadableLogRecord], 'protobuf')).to.be.below(32 * 1024);
+  });
+
+  it('drops attributes past the count limit, counted, keeping log.type and the mark', () => {
+    const many: Record<string, string> = {};
+    for (let index = 0; index < 300; index += 1) many[`extra.${index}`] = String(index);
+    many['extra.long'] = 'l'.repeat(10_000);
+    emitAppLog('test.many', 'many attributes', many);
+    const [record] = capturedLogs.getFinishedLogRecords();
+    expect(record?.attributes['log.type']).to.equal('app');
+    expect(record?.attributes[TRUNCATED_ATTRIBUTES]).to.deep.equal(['extra.long']);
+    expect(Object.keys(record?.attributes ?? {})).to.have.lengthOf(128);
+    // 301 given, plus log.type and the mark, 128 kept.
+    expect(record?.droppedAttributesCount).to.equal(301 + 2 - 128);
   });
 
   it('exports 90 requests with 12 000-byte User-Agents in requests Kafka accepts', async () => {
