@@ -241,10 +241,10 @@ function refusalOf(
 
 const ERROR_CODES: Record<number, string> = {
   400: 'bad_request',
-  501: 'not_implemented',
   408: 'request_timeout',
   413: 'payload_too_large',
   431: 'request_header_fields_too_large',
+  501: 'not_implemented',
 };
 
 /** The response Node would write, in the API's error shape, with the request's id. */

@@ -121,16 +121,13 @@ interface Ending {
   client: number | undefined;
   records: ReadableLogRecord[];
   points: HistogramPoint[];
-  elapsedMs: number;
 }
 
 async function observe(running: RunningServer, steps: Step[]): Promise<Ending> {
   await settled(running.server);
   capturedLogs.reset();
   const before = await histogramPoints();
-  const startedAt = performance.now();
   const received = await rawExchange(running.port, steps);
-  const elapsedMs = performance.now() - startedAt;
   await settled(running.server);
   const records = capturedLogs
     .getFinishedLogRecords()
@@ -139,7 +136,6 @@ async function observe(running: RunningServer, steps: Step[]): Promise<Ending> {
     client: clientStatus(received),
     records,
     points: grown(before, await histogramPoints()),
-    elapsedMs,
   };
 }
 
@@ -197,8 +193,6 @@ describe('one request, one status', () => {
         'error.type': 'timeout',
       });
       expect(ending.points[0]?.attributes).to.include({ 'http.route': '/users' });
-      // Never before the configured timeout.
-      expect(record.attributes['http.server.request.duration']).to.be.at.least(2);
     });
 
     it('a client that half-closes mid-body: 400 for client, record and histogram', async () => {
