@@ -89,7 +89,7 @@ export function readTelemetryConfig(
     defaultInstrumentations: 'http,koa,kafkajs,runtime-node',
     recordLimits: {
       // The specification's default is no limit; 4096 characters keep a whole user agent or
-      // path readable while bounding a record (see MAX_EXPORT_REQUEST_BYTES).
+      // path readable while bounding a record (see DEFAULT_MAX_EXPORT_REQUEST_BYTES).
       attributeValueLengthLimit: readInteger(env, valueLengthVariable, DEFAULT_VALUE_LENGTH_LIMIT, {
         min: 1,
         max: MAX_VALUE_LENGTH_LIMIT,
