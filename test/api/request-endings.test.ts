@@ -282,6 +282,19 @@ describe('one request, one status', () => {
       });
     });
 
+    it('reports a method outside the standard set as _OTHER, keeping the original on the record', async () => {
+      const ending = await observe(running, [
+        { send: 'PURGE /nope HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n' },
+        { end: 'wait' },
+      ]);
+      expectOneStatus(ending);
+      expect(ending.points[0]?.attributes['http.request.method']).to.equal('_OTHER');
+      expect(ending.records[0]?.attributes).to.include({
+        'http.request.method': '_OTHER',
+        'http.request.method_original': 'PURGE',
+      });
+    });
+
     it('normal and router-refused requests keep their status', async () => {
       for (const [request, status] of [
         ['GET /health HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n', 200],
