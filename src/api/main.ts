@@ -2,13 +2,15 @@
  * Starts the API. Run with telemetry: `node --import ./src/telemetry/register.ts src/api/main.ts`
  * (or `npm start` on the built files).
  */
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { exitOnConfigError } from '../shared/env.ts';
 import { activeTelemetry } from '../telemetry/sdk.ts';
+import { allRequestsRecorded } from '../telemetry/server-requests.ts';
 import { SERVICE } from '../telemetry/service.ts';
 import { createApp } from './app.ts';
 import { readApiConfig, type ApiConfig } from './config.ts';
+import { createApiServer } from './server.ts';
 
 let config: ApiConfig;
 try {
@@ -18,7 +20,7 @@ try {
 }
 
 const { koa } = createApp(config, SERVICE.version);
-const server = createServer({ requestTimeout: config.requestTimeoutMs }, koa.callback());
+const server = createApiServer(config, koa.callback());
 
 server.listen(config.port, config.host, () => {
   const { port } = server.address() as AddressInfo;
@@ -39,6 +41,9 @@ async function shutdown(signal: string): Promise<void> {
   const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
   await closed;
   clearTimeout(grace);
+  // The records of requests cut off above are written as their connections finish closing,
+  // which is after the server's own 'close'; flushing before them would lose them.
+  await Promise.race([allRequestsRecorded(), sleep(1000, undefined, { ref: false })]);
   await activeTelemetry()?.shutdown(5000);
   process.exit(0);
 }

@@ -4,10 +4,22 @@
  * validates the values that it interprets itself.
  */
 import { readChoice, readInteger, readString } from '../shared/env.ts';
+import { checkResourceLabels, parseResourceAttributesEnv } from './prometheus-labels.ts';
 
 export const LOGS_EXPORTERS = ['otlp', 'kafka', 'console', 'none'] as const;
 export const KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json'] as const;
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+
+/** Characters kept of one string attribute value (and of a record's body) by default. */
+export const DEFAULT_VALUE_LENGTH_LIMIT = 4096;
+/** Above this a single record could approach the export request bound on its own. */
+export const MAX_VALUE_LENGTH_LIMIT = 32_768;
+/**
+ * Default bound of one encoded OTLP export request: about half of Kafka's default
+ * `max.message.bytes` (1 000 000), which is what the Collector's Kafka exporter writes each
+ * request (per topic) into, leaving room for the Kafka record's own framing.
+ */
+export const DEFAULT_MAX_EXPORT_REQUEST_BYTES = 512 * 1024;
 
 export interface TelemetryConfig {
   /** Resource defaults; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override them. */
@@ -20,6 +32,15 @@ export interface TelemetryConfig {
   defaultInstrumentations: string;
   /** How long a failed batch export is retried before the batch is given up (and counted). */
   exportRetryMs: number;
+  /**
+   * Bounds of one log record, applied where it is created (OpenTelemetry log record limits):
+   * longer string values are cut to `attributeValueLengthLimit` characters (and listed in the
+   * record's `log.truncated_attributes`); attributes past `attributeCountLimit` are dropped and
+   * counted in the record's `dropped_attributes_count`.
+   */
+  recordLimits: { attributeValueLengthLimit: number; attributeCountLimit: number };
+  /** Largest encoded OTLP export request, in bytes; larger batches are split before export. */
+  maxExportRequestBytes: number;
   batch: {
     maxQueueSize: number;
     maxExportBatchSize: number;
@@ -33,7 +54,17 @@ export function readTelemetryConfig(
   service: { name: string; version: string },
 ): TelemetryConfig {
   const maxQueueSize = readInteger(env, 'OTEL_BLRP_MAX_QUEUE_SIZE', 8192, { min: 1 });
+  // Malformed or colliding attributes are refused here already, naming the variable; the final
+  // resource (with the detectors' attributes) is checked again when telemetry starts.
+  checkResourceLabels(parseResourceAttributesEnv(env['OTEL_RESOURCE_ATTRIBUTES']));
   const exportRetryMs = readInteger(env, 'LOG_EXPORT_RETRY_MS', 60_000, { min: 0 });
+  // The log-record specific variable wins over the general one, as the specification says.
+  const valueLengthVariable = env['OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT']?.trim()
+    ? 'OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT'
+    : 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT';
+  const countVariable = env['OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT']?.trim()
+    ? 'OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT'
+    : 'OTEL_ATTRIBUTE_COUNT_LIMIT';
   return {
     resourceDefaults: {
       'service.name': service.name,
@@ -56,6 +87,21 @@ export function readTelemetryConfig(
       encoding: readChoice(env, 'KAFKA_LOGS_ENCODING', KAFKA_ENCODINGS, 'otlp_proto'),
     },
     defaultInstrumentations: 'http,koa,kafkajs,runtime-node',
+    recordLimits: {
+      // The specification's default is no limit; 4096 characters keep a whole user agent or
+      // path readable while bounding a record (see DEFAULT_MAX_EXPORT_REQUEST_BYTES).
+      attributeValueLengthLimit: readInteger(env, valueLengthVariable, DEFAULT_VALUE_LENGTH_LIMIT, {
+        min: 1,
+        max: MAX_VALUE_LENGTH_LIMIT,
+      }),
+      attributeCountLimit: readInteger(env, countVariable, 128, { min: 1, max: 1024 }),
+    },
+    maxExportRequestBytes: readInteger(
+      env,
+      'LOG_EXPORT_MAX_REQUEST_BYTES',
+      DEFAULT_MAX_EXPORT_REQUEST_BYTES,
+      { min: 64 * 1024, max: 64 * 1024 * 1024 },
+    ),
     batch: {
       maxQueueSize,
       maxExportBatchSize: readInteger(env, 'OTEL_BLRP_MAX_EXPORT_BATCH_SIZE', 512, {

@@ -15,25 +15,47 @@ export interface RetryOptions {
   maxElapsedMs: number;
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Cuts a batch into the parts sent as separate requests (see request-size.ts). Each
+   * part is retried on its own, so a part already delivered is never sent again, and all parts
+   * share the batch's retry window, so a batch never takes longer than `maxElapsedMs` plus one
+   * attempt per part.
+   */
+  split?: (records: ReadableLogRecord[]) => ReadableLogRecord[][];
 }
 
 export class RetryingLogRecordExporter implements LogRecordExporter {
   readonly #inner: LogRecordExporter;
-  readonly #options: Required<RetryOptions>;
+  readonly #options: Required<Omit<RetryOptions, 'split'>>;
+  readonly #split: (records: ReadableLogRecord[]) => ReadableLogRecord[][];
   readonly #stopping = new AbortController();
 
   constructor(inner: LogRecordExporter, options: RetryOptions) {
     this.#inner = inner;
-    this.#options = { initialDelayMs: 500, maxDelayMs: 5000, ...options };
+    const { split = (records) => [records], ...timing } = options;
+    this.#options = { initialDelayMs: 500, maxDelayMs: 5000, ...timing };
+    this.#split = split;
   }
 
   export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
-    void this.#exportWithRetries(records).then(resultCallback);
+    void this.#exportParts(records).then(resultCallback);
   }
 
-  async #exportWithRetries(records: ReadableLogRecord[]): Promise<ExportResult> {
-    const { maxElapsedMs, initialDelayMs, maxDelayMs } = this.#options;
-    const deadline = Date.now() + maxElapsedMs;
+  async #exportParts(records: ReadableLogRecord[]): Promise<ExportResult> {
+    const deadline = Date.now() + this.#options.maxElapsedMs;
+    const parts = this.#split(records);
+    if (parts.length === 0) return this.#exportWithRetries(records, deadline);
+    let failure: ExportResult | undefined;
+    for (const part of parts) {
+      const result = await this.#exportWithRetries(part, deadline);
+      // Later parts are still tried: one part's failure must not cost the others.
+      if (result.code !== ExportResultCode.SUCCESS) failure ??= result;
+    }
+    return failure ?? { code: ExportResultCode.SUCCESS };
+  }
+
+  async #exportWithRetries(records: ReadableLogRecord[], deadline: number): Promise<ExportResult> {
+    const { initialDelayMs, maxDelayMs } = this.#options;
     for (let attempt = 0; ; attempt += 1) {
       const result = await new Promise<ExportResult>((resolve) =>
         this.#inner.export(records, resolve),

@@ -6,6 +6,7 @@
  * metrics (exported / failed / dropped log records, queue size) can be wired into the log
  * processor and exporter, which need a meter provider when they are constructed.
  */
+import type { IncomingMessage } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -27,13 +28,17 @@ import {
   type LogRecordExporter,
   type LogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import { observeProcessMemory } from '../shared/process-memory.ts';
 import type { TelemetryConfig } from './config.ts';
 import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
+import { configureRecordLimits } from './logs.ts';
+import { checkResourceLabels } from './prometheus-labels.ts';
+import { alignSpanWithRecord } from './server-requests.ts';
 import { RetryingLogRecordExporter } from './retrying-exporter.ts';
+import { splitBySize } from './request-size.ts';
 
 export interface TelemetryOverrides {
   /** Replaces the configured log pipeline, e.g. with an in-memory exporter in tests. */
@@ -73,18 +78,45 @@ export async function startTelemetry(
   );
   // host.id is read asynchronously; exporters must not see the resource before it settles.
   await resource.waitForAsyncAttributes?.();
+  // Before anything is served: a resource Prometheus cannot label would break every scrape.
+  checkResourceLabels(resource.attributes);
 
   const prometheus = new PrometheusExporter({ preventServerStart: true });
-  const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
+  const meterProvider = new MeterProvider({
+    resource,
+    readers: [prometheus],
+    views: [
+      // The http instrumentation records the status its response object holds when the
+      // connection closes, which for a timed-out or aborted request is one the client never
+      // received (Koa's initial 404). server-requests.ts records this histogram instead, from
+      // the same outcome as the access record.
+      {
+        meterName: '@opentelemetry/instrumentation-http',
+        instrumentName: 'http.server.request.duration',
+        aggregation: { type: AggregationType.DROP },
+      },
+    ],
+  });
   // Instrumentations take their meter from the global provider when they are constructed.
   metrics.setGlobalMeterProvider(meterProvider);
   observeProcessMemory(meterProvider.getMeter('shop-api.process'));
 
   process.env['OTEL_NODE_ENABLED_INSTRUMENTATIONS'] ??= config.defaultInstrumentations;
+  // NodeSDK builds its LoggerProvider's limits from these variables only; writing the resolved
+  // values back gives the SDK the project's defaults and the same numbers logs.ts bounds with.
+  const { attributeValueLengthLimit, attributeCountLimit } = config.recordLimits;
+  process.env['OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT'] = String(attributeValueLengthLimit);
+  process.env['OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT'] = String(attributeCountLimit);
+  configureRecordLimits(config.recordLimits);
   const instrumentations = getNodeAutoInstrumentations({
     '@opentelemetry/instrumentation-http': {
       // Scrapes and health probes would otherwise dominate the request histogram's traffic.
       ignoreIncomingRequestHook: (request) => request.url === '/metrics',
+      // The span's status is the one the client received, as on the access record.
+      applyCustomAttributesOnSpan: (span, request) => {
+        // The hook is shared with client spans; only server requests were observed.
+        if ('httpVersion' in request) alignSpanWithRecord(span, request as IncomingMessage);
+      },
     },
     // One span per plain middleware would multiply the per-request cost for no insight; the
     // router layer still gets its span and still reports the matched route.
@@ -126,10 +158,22 @@ function createLogRecordProcessors(
 ): LogRecordProcessor[] {
   const direct = createLogRecordExporter(config, meterProvider);
   if (!direct) return [];
+  const encoding =
+    config.logsExporter === 'kafka'
+      ? config.kafka.encoding === 'otlp_json'
+        ? 'json'
+        : 'protobuf'
+      : config.otlpLogsProtocol === 'http/json'
+        ? 'json'
+        : 'protobuf';
+  const bound = { maxRequestBytes: config.maxExportRequestBytes, encoding } as const;
   const exporter =
     config.logsExporter === 'console'
       ? direct
-      : new RetryingLogRecordExporter(direct, { maxElapsedMs: config.exportRetryMs });
+      : new RetryingLogRecordExporter(direct, {
+          maxElapsedMs: config.exportRetryMs,
+          split: (records) => splitBySize(records, bound),
+        });
   return [
     new BatchLogRecordProcessor({
       exporter,

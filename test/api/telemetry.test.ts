@@ -3,6 +3,7 @@ import { SeverityNumber } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { expect } from 'chai';
 import { postJson, startApi, type RunningApi } from '../support/api-server.ts';
+import { checkMetrics } from '../support/promtool.ts';
 import { capturedLogs } from '../support/telemetry.ts';
 
 const HISTOGRAM = 'http_server_request_duration_bucket';
@@ -25,7 +26,12 @@ describe('telemetry through the real SDK', () => {
   after(() => api.close());
   beforeEach(() => capturedLogs.reset());
 
-  const scrape = async () => (await fetch(`${api.baseUrl}/metrics`)).text();
+  // Every page the tests see must be one Prometheus accepts whole.
+  const scrape = async () => {
+    const page = await (await fetch(`${api.baseUrl}/metrics`)).text();
+    expect(checkMetrics(page), 'promtool check metrics').to.equal('');
+    return page;
+  };
 
   describe('GET /metrics', () => {
     it('labels the request histogram with the route template, never the raw id', async () => {

@@ -1,27 +1,23 @@
 import type { Middleware } from 'koa';
-import { emitAccessLog } from '../../telemetry/logs.ts';
+import { annotateRequest } from '../../telemetry/server-requests.ts';
 import type { RequestState } from './request-context.ts';
 
 /**
- * Exactly one access record per request, written after the error handler has settled the final
- * status. It runs inside the HTTP server span, so the record carries its trace and span ids.
+ * Gives the request's one access record (and its histogram point) what only the application
+ * knows: the request id, the matched route and the span context. The record itself is written
+ * when the response closes, from the status the client actually received (see
+ * telemetry/server-requests.ts), not from `ctx.status`, which a timed-out or aborted request
+ * never sends.
  */
 export function accessLog(): Middleware<RequestState> {
   return async (ctx, next) => {
-    try {
-      await next();
-    } finally {
+    const annotations = annotateRequest(ctx.req, ctx.res);
+    annotations.requestId = ctx.state.requestId;
+    annotations.path = ctx.path;
+    annotations.route = () => {
       const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-      emitAccessLog({
-        method: ctx.method,
-        route: typeof route === 'string' ? route : undefined,
-        path: ctx.path,
-        status: ctx.status,
-        durationSeconds: Number(process.hrtime.bigint() - ctx.state.startedAt) / 1e9,
-        clientAddress: ctx.request.ip,
-        userAgent: ctx.get('User-Agent') || undefined,
-        requestId: ctx.state.requestId,
-      });
-    }
+      return typeof route === 'string' ? route : undefined;
+    };
+    await next();
   };
 }
