@@ -66,10 +66,16 @@ export interface ComponentOptions {
   withoutTelemetry?: boolean;
   /**
    * Where the process' output goes: `inherit` shares this terminal; `{ file }` appends both
-   * streams to a log file; `ignore` drains and drops it (the default). Servers' start-up lines
-   * are read in every case.
+   * streams to a log file; `ignore` drains and drops it (the default); `pipe` leaves
+   * `child.stdout` and `child.stderr` for the caller to read. Servers' start-up lines are read
+   * in every case.
    */
-  output?: 'inherit' | 'ignore' | { file: string };
+  output?: 'inherit' | 'ignore' | 'pipe' | { file: string };
+  /**
+   * Servers only: resolve once the process printed its listening port (the default), or at once
+   * after spawning (for a caller that expects it to refuse to start; `url` is then empty).
+   */
+  waitUntilListening?: boolean;
 }
 
 export interface ComponentProcess {
@@ -158,12 +164,15 @@ export async function startComponent(
     child.stderr?.pipe(log);
   } else if (output === 'inherit') {
     child.stdout?.pipe(process.stdout, { end: false });
-  } else {
+  } else if (output === 'ignore') {
     // Drained, or a chatty child would block once the pipe buffer is full.
     child.stdout?.resume();
     child.stderr?.resume();
   }
-  const port = name === 'loadgen' ? undefined : await waitForPort(child, name);
+  const port =
+    name === 'loadgen' || options.waitUntilListening === false
+      ? undefined
+      : await waitForPort(child, name);
   return {
     name,
     child,

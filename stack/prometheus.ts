@@ -10,11 +10,14 @@ import { runLogged } from './progress.ts';
 import type { Context, RunPaths, ServiceDefinition } from './types.ts';
 import { PROMETHEUS_APT_PACKAGE } from './versions.ts';
 
-export function prometheusBinary(): string | undefined {
+/** Debian's prometheus package ships both; `promtool` checks rules and scraped pages. */
+export function prometheusBinary(
+  name: 'prometheus' | 'promtool' = 'prometheus',
+): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'];
   for (const dir of dirs) {
     if (!dir) continue;
-    const candidate = path.join(dir, 'prometheus');
+    const candidate = path.join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;

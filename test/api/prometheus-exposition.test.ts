@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -11,7 +10,7 @@ import {
   parseResourceAttributesEnv,
 } from '../../src/telemetry/prometheus-labels.ts';
 import { startApi, type RunningApi } from '../support/api-server.ts';
-import { REPO_ROOT } from '../support/node-process.ts';
+import { createContext, endpoints, startComponent } from '../../stack/index.ts';
 import { checkMetrics } from '../support/promtool.ts';
 
 /** The page the SDK's Prometheus exporter serves for a process with this resource. */
@@ -46,19 +45,15 @@ function accepted(attributes: Record<string, string>): boolean {
 async function runApi(
   env: Record<string, string>,
 ): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OTEL_LOGS_EXPORTER: 'none', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const { child } = await startComponent('api', endpoints(createContext()), {
+    output: 'pipe',
+    waitUntilListening: false,
+    env: { OTEL_LOGS_EXPORTER: 'none', ...env },
+  });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let listening = false;
-  child.stdout.on('data', (chunk: Buffer) => {
+  child.stdout?.on('data', (chunk: Buffer) => {
     // Started after all: stop it, so the test reports the wrong outcome instead of hanging.
     if (!listening && chunk.toString().includes('"listening"')) {
       listening = true;

@@ -16,7 +16,7 @@ import { createApp } from '../../src/api/app.ts';
 import { readApiConfig } from '../../src/api/config.ts';
 import { connectionsCheckingIntervalMs, createApiServer } from '../../src/api/server.ts';
 import { activeTelemetry } from '../../src/telemetry/sdk.ts';
-import { startNodeProcess } from '../support/node-process.ts';
+import { createContext, endpoints, startComponent } from '../../stack/index.ts';
 import { capturedLogs } from '../support/telemetry.ts';
 
 interface RunningServer {
@@ -387,17 +387,15 @@ describe('one request, one status', () => {
 
   it('gives a recorded span the status of the record, not the one Koa never sent', async function () {
     this.timeout(30_000);
-    const api = await startNodeProcess(
-      ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
-      {
-        PORT: '0',
-        HOST: '127.0.0.1',
+    const api = await startComponent('api', endpoints(createContext()), {
+      output: 'pipe',
+      env: {
         REQUEST_TIMEOUT_MS: '1000',
         OTEL_LOGS_EXPORTER: 'none',
         // Spans recorded and printed on stdout.
         OTEL_TRACES_EXPORTER: 'console',
       },
-    );
+    });
     let stdout = '';
     api.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     try {

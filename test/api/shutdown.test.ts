@@ -53,16 +53,14 @@ describe('graceful shutdown', () => {
 
   it('records a request cut off by the shutdown grace as aborted, and flushes it before exit', async function () {
     this.timeout(30_000);
-    const api = await startNodeProcess(
-      ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
-      {
-        PORT: '0',
-        HOST: '127.0.0.1',
+    const api = await startComponent('api', endpoints(createContext()), {
+      output: 'pipe',
+      env: {
         // Records printed on stdout, so the test sees what the process flushed before exiting.
         OTEL_LOGS_EXPORTER: 'console',
         SHUTDOWN_GRACE_MS: '0',
       },
-    );
+    });
     const { child } = api;
     let stdout = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -4,26 +4,11 @@
  * is missing it is installed the same way (apt, as root), or the test says how to get it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
-import { PROMETHEUS_APT_PACKAGE } from '../../services/versions.ts';
+import { prometheusBinary } from '../../stack/prometheus.ts';
+import { PROMETHEUS_APT_PACKAGE } from '../../stack/versions.ts';
 
 let found: string | undefined;
-
-function onPath(): string | undefined {
-  const dirs = [...(process.env['PATH'] ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const candidate = path.join(dir, 'promtool');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+const onPath = () => prometheusBinary('promtool');
 
 /** The promtool binary, installed with apt first if it is missing and the tests run as root. */
 export function promtool(): string {
