@@ -1,10 +1,12 @@
-// The k6 scripts cannot run here (no k6 binary); type-checking them against @types/k6 is what
-// catches a misspelt option, a wrong executor field or a bad import before a load test does.
+// The k6 scripts type-checked against @types/k6 (a misspelt option, a wrong executor field, a
+// bad import), and the choice of k6 binary. A type check is not a run: the integration suite runs
+// every script with real k6 (test/integration/k6.test.ts).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { findK6OnPath, k6VersionSupported } from '../../services/loadtest.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
@@ -63,6 +65,57 @@ describe('k6 load test scripts', function () {
       expect(output).to.match(/bad\.ts\(4,.*TS2345/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('choosing the k6 binary', () => {
+  let dir: string;
+
+  /** A directory holding a stand-in `k6` that prints `output` for `k6 version`. */
+  function fakeK6(name: string, output: string): string {
+    const bin = path.join(dir, name);
+    mkdirSync(bin);
+    writeFileSync(path.join(bin, 'k6'), `#!/bin/sh\necho '${output}'\n`);
+    chmodSync(path.join(bin, 'k6'), 0o755);
+    return bin;
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'k6-path-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('accepts k6 1.1 and newer only', () => {
+    expect(['1.1.0', '1.7.1', '2.0.0', '10.0.3'].map(k6VersionSupported)).to.deep.equal([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['1.0.9', '0.57.0', '0.9.0'].map(k6VersionSupported)).to.deep.equal([
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it('uses a k6 on PATH whose `k6 version` reports a supported version', () => {
+    const bin = fakeK6('new', 'k6 v1.7.1 (commit/abc, go1.25, linux/amd64)');
+    const found = findK6OnPath(['/nonexistent', bin].join(path.delimiter), () => undefined);
+    expect(found).to.deep.equal({ path: path.join(bin, 'k6'), version: '1.7.1', source: 'PATH' });
+  });
+
+  it('skips, and says so, a k6 on PATH that is too old or reports no version', () => {
+    for (const output of ['k6 v0.57.0 (commit/abc)', 'not k6 at all']) {
+      const bin = fakeK6(output.length.toString(), output);
+      const logged: string[] = [];
+      expect(findK6OnPath(bin, (line) => logged.push(line))).to.equal(undefined);
+      expect(logged.join('\n')).to.match(
+        /ignoring .*k6 \(version (0\.57\.0|unknown), need >= 1\.1\)/,
+      );
     }
   });
 });
