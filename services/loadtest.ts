@@ -142,7 +142,9 @@ async function main(argv: string[]): Promise<number> {
       ? `k6 metrics -> ${env.K6_PROMETHEUS_RW_SERVER_URL}`
       : `no Prometheus at ${prometheus}: k6 metrics stay in its summary`,
   );
-  const child = spawn(k6.path, ['run', ...outputs, ...k6Args, script], {
+  // From the repository root with a relative path, so k6 prints `loadtest/<script>.ts`.
+  const child = spawn(k6.path, ['run', ...outputs, ...k6Args, path.relative(REPO_ROOT, script)], {
+    cwd: REPO_ROOT,
     env,
     stdio: 'inherit',
   });
