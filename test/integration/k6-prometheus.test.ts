@@ -2,11 +2,12 @@
 // next to the real API scraped by the same Prometheus: k6's series arrive, tagged with the run's
 // testid and the routes, and every query of the dashboard's k6 row returns series, as a panel
 // would show them.
+import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { K6_TREND_STATS } from '../../services/loadtest.ts';
 import { addScrapeTarget, removeScrapeTarget } from '../../services/index.ts';
 import { K6, substituteVariables } from '../../grafana/src/queries.ts';
-import { runK6, stopK6Runs } from './k6-support.ts';
+import { REPO_ROOT, runK6, stopK6Runs } from './k6-support.ts';
 import type { K6Run } from './k6-support.ts';
 import { startApi, type RunningProcess } from './pipeline-support.ts';
 import { ctx, endpoint, poll, uniqueToken } from './support.ts';
@@ -16,11 +17,14 @@ interface Sample {
   value: [number, string];
 }
 
-async function instantQuery(expr: string): Promise<Sample[]> {
+/** Evaluates `expr` now, or at `atMs` (epoch milliseconds). */
+async function instantQuery(expr: string, atMs?: number): Promise<Sample[]> {
+  const form = new URLSearchParams({ query: expr });
+  if (atMs !== undefined) form.set('time', String(atMs / 1000));
   const response = await fetch(`${endpoint.prometheus}/api/v1/query`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ query: expr }),
+    body: form,
   });
   const body = (await response.json()) as { status: string; data: { result: Sample[] } };
   if (body.status !== 'success') throw new Error(`query failed: ${JSON.stringify(body)}`);
@@ -33,11 +37,21 @@ describe('k6: results sent to the real Prometheus, beside the API', function () 
   const apiJob = `${testid}-api`;
   let api: RunningProcess | undefined;
   let run: K6Run;
+  /** When the k6 run ended, epoch ms. */
+  let runEnd = 0;
 
   before(async function () {
     this.timeout(120_000);
     api = await startApi('collector', { OTEL_LOGS_EXPORTER: 'none' });
     addScrapeTarget(apiJob, new URL(api.url).host, { job: apiJob }, ctx);
+    // The API's side of the row needs scrapes during the run, not only after it.
+    await poll(
+      async () => {
+        const [up] = await instantQuery(`up{job="${apiJob}"}`);
+        return up?.value[1] === '1' ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     run = await runK6(
       'smoke.ts',
       {
@@ -50,6 +64,7 @@ describe('k6: results sent to the real Prometheus, beside the API', function () 
       },
       ['-o', 'experimental-prometheus-rw'],
     );
+    runEnd = Date.now();
   });
 
   after(async () => {
@@ -101,8 +116,9 @@ describe('k6: results sent to the real Prometheus, beside the API', function () 
       });
       const result = await poll(
         async () => {
-          // NaN (0/0) is what a panel shows as a gap: wait for a real number.
-          const series = await instantQuery(expr);
+          // NaN (0/0) is what a panel shows as a gap: wait for a real number. Evaluated just
+          // after the run, so the rate window covers it however long the tests before took.
+          const series = await instantQuery(expr, runEnd + 2_000);
           return series.some((sample) => Number.isFinite(Number(sample.value[1])))
             ? series
             : undefined;
@@ -111,7 +127,69 @@ describe('k6: results sent to the real Prometheus, beside the API', function () 
       ).catch((error: unknown) => {
         throw new Error(`${expr}\nreturned no finite value: ${String(error)}`);
       });
-      expect(result.length).to.be.greaterThan(0);
+      const value = Number(result[0]?.value[1]);
+      // No request failed in the run: the failure rows read 0; every other one measured traffic.
+      if (query.id.includes('failure')) expect(value).to.equal(0);
+      else expect(value).to.be.greaterThan(0);
     });
   }
+});
+
+describe('k6: npm run loadtest (services/loadtest.ts)', function () {
+  this.timeout(180_000);
+  const testid = uniqueToken('itlaunch');
+  let api: RunningProcess | undefined;
+
+  /** `node services/loadtest.ts <args>` as `npm run loadtest -- <args>` runs it. */
+  function launch(args: string[], env: Record<string, string>) {
+    const child = spawn(process.execPath, ['services/loadtest.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, K6_NO_USAGE_REPORT: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => resolve({ code, output }));
+    });
+  }
+
+  before(async () => {
+    api = await startApi('collector', { OTEL_LOGS_EXPORTER: 'none' });
+  });
+
+  after(async () => {
+    await api?.stop();
+  });
+
+  it('runs a script by name with k6 and sends its metrics to the native Prometheus', async () => {
+    const { code, output } = await launch(['smoke', '--quiet'], {
+      PORT: new URL(api?.url ?? 'http://x:1').port,
+      DURATION: '2s',
+      TESTID: testid,
+      K6_PROMETHEUS_RW_PUSH_INTERVAL: '1s',
+    });
+    expect(code, output.slice(-4000)).to.equal(0);
+    expect(output).to.match(/^k6 \d+\.\d+\.\d+ /m);
+    expect(output).to.include(`target ${api?.url ?? ''}, testid ${testid}`);
+    expect(output).to.include(`k6 metrics -> ${endpoint.prometheus}/api/v1/write`);
+    const series = await poll(
+      async () => {
+        const result = await instantQuery(`sum(k6_iterations_total{testid="${testid}"})`);
+        return result.length > 0 ? result : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 1_000 },
+    );
+    expect(Number(series[0]?.value[1])).to.be.greaterThan(0);
+  });
+
+  it('refuses an unknown script, and lib.ts, with exit code 1', async () => {
+    for (const name of ['no-such-script', 'lib']) {
+      const { code, output } = await launch([name], {});
+      expect(code).to.equal(1);
+      expect(output).to.include(`no load test script "${name}" in loadtest/`);
+    }
+  });
 });

@@ -2,11 +2,20 @@
 // bad import), and the choice of k6 binary. A type check is not a run: the integration suite runs
 // every script with real k6 (test/integration/k6.test.ts).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { findK6OnPath, k6VersionSupported } from '../../services/loadtest.ts';
+import { parse } from 'yaml';
+import { K6_TREND_STATS, findK6OnPath, k6VersionSupported } from '../../services/loadtest.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
@@ -117,5 +126,35 @@ describe('choosing the k6 binary', () => {
         /ignoring .*k6 \(version (0\.57\.0|unknown), need >= 1\.1\)/,
       );
     }
+  });
+});
+
+describe('k6 in compose.yaml', () => {
+  interface Service {
+    image?: string;
+    command?: string[];
+    environment?: Record<string, string>;
+    depends_on?: Record<string, { condition: string }>;
+  }
+  const compose = parse(readFileSync(path.join(ROOT, 'compose.yaml'), 'utf8'), {
+    merge: true,
+  }) as { services: Record<string, Service> };
+  const k6 = compose.services.k6;
+
+  it('sends k6 metrics to the compose Prometheus, which accepts remote write', () => {
+    expect(compose.services.prometheus?.command).to.include('--web.enable-remote-write-receiver');
+    expect(k6?.environment).to.include({
+      K6_OUT: 'experimental-prometheus-rw',
+      K6_PROMETHEUS_RW_SERVER_URL: 'http://prometheus:9090/api/v1/write',
+      // The same statistics as natively, so the dashboard's k6 row works on both.
+      K6_PROMETHEUS_RW_TREND_STATS: K6_TREND_STATS,
+    });
+    expect(k6?.depends_on?.prometheus).to.deep.equal({ condition: 'service_healthy' });
+  });
+
+  it('runs an official grafana/k6 image the scripts support', () => {
+    const version = /^grafana\/k6:(\d+\.\d+\.\d+)$/.exec(k6?.image ?? '')?.[1];
+    expect(version, k6?.image).to.be.a('string');
+    expect(k6VersionSupported(version ?? '')).to.equal(true);
   });
 });
