@@ -48,7 +48,7 @@ export function stopK6Runs(): void {
 }
 
 /**
- * `k6 run [args] loadtest/<script>` from the repository root with `env` on top of the
+ * `k6 run [args] loadtest/<script>` (or an absolute script path) from the repository root with `env` on top of the
  * environment, waiting for it to exit. Usage reports are off: a test must not phone home.
  */
 export async function runK6(
@@ -68,7 +68,7 @@ export async function runK6(
         '--summary-export',
         summaryFile,
         ...args,
-        path.join('loadtest', script),
+        path.isAbsolute(script) ? script : path.join('loadtest', script),
       ],
       {
         cwd: REPO_ROOT,

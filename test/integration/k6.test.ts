@@ -3,7 +3,8 @@
 // passes only if k6 exits 0, no check and no request failed, and every threshold was computed
 // from at least one sample: a threshold over no data passes vacuously (p95 = 0 s), which is the
 // defect these tests exist to catch.
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { startApi, type RunningProcess } from './pipeline-support.ts';
@@ -104,6 +105,39 @@ describe('k6: every load test script, run against the real API', function () {
       }
     });
   }
+
+  it('the thresholds of lib.ts fail a run that leaves routes without a request (exit 99)', async () => {
+    // A script with the shared thresholds whose visits request one route only: the p95 of the
+    // others is 0 s, which alone would pass; their minimum request counts fail the run.
+    const dir = mkdtempSync(path.join(tmpdir(), 'k6-partial-'));
+    try {
+      const script = path.join(dir, 'partial.ts');
+      writeFileSync(
+        script,
+        [
+          "import http from 'k6/http';",
+          `import { thresholds } from ${JSON.stringify(path.join(REPO_ROOT, 'loadtest', 'lib.ts'))};`,
+          'export const options = {',
+          '  iterations: 3,',
+          '  thresholds: thresholds({ p95Ms: 200, maxErrorRate: 0.01 }),',
+          '};',
+          'export default function () {',
+          "  http.get(`${__ENV.BASE_URL}/products`, { tags: { name: 'GET /products', phase: 'visit' } });",
+          '}',
+          '',
+        ].join('\n'),
+      );
+      const run = await runK6(script, { BASE_URL: api?.url ?? '' });
+      expect(run.code, explain(run)).to.equal(99);
+      const failed = failedThresholds(run);
+      expect(failed).to.include('http_reqs{name:GET /analytics,phase:visit}: count>=1');
+      expect(failed).to.include('http_reqs{name:POST /users,phase:visit}: count>=1');
+      expect(failed.some((name) => name.includes('GET /products,'))).to.equal(false);
+      expect(failed).to.have.lengthOf(ROUTES.length - 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('spike.ts refuses the old PEAK_RPS variable, which counted visits, not requests', async () => {
     const run = await runK6('spike.ts', { PEAK_RPS: '50', BASE_URL: api?.url ?? '' });
