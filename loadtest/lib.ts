@@ -1,6 +1,6 @@
 /**
  * Shared by the k6 scripts: the target, the requests of one shopper's visit, and the thresholds.
- * k6 (>= 1.0) runs these TypeScript files directly; `loadtest/tsconfig.json` type-checks them
+ * k6 (>= 1.1) runs these TypeScript files directly; `loadtest/tsconfig.json` type-checks them
  * against @types/k6, and the integration suite runs every script with real k6 against the real
  * API (test/integration/k6.test.ts).
  *
@@ -272,8 +272,9 @@ export function commonOptions(script: string): Options {
  *   otherwise show p95 = 0 and pass);
  * - with `arrivalRate`, any dropped iteration (k6 had no free VU to start a planned visit, so
  *   the API did not get the load the script describes).
- * `abortOnFail` stops a run at the first failure (exit code 99) instead of hammering an API
- * that is already failing.
+ * `abortOnFail` stops the run as soon as the failed-request threshold is crossed (exit code
+ * 99) instead of hammering an API that is already failing; the other thresholds are judged at
+ * the end.
  */
 export function thresholds(options: {
   p95Ms: number;

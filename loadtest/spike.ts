@@ -3,8 +3,8 @@
  * jump to `PEAK_VISITS_PER_S` (default 200 visits/s) in `RAMP` (default 10s), hold the peak for
  * `HOLD` (default 1m), drop back in `RAMP` and stay calm for `CALM`. A visit is 5.5 requests on
  * average (ROUTES in lib.ts), so the default peak is about 1 100 requests/s. Open model
- * (arrival rate): a slow API does not slow the arrivals down, as with real users. Aborts at the
- * first failed threshold, e.g. errors above 5 % (exit code 99). From the repository root:
+ * (arrival rate): a slow API does not slow the arrivals down, as with real users. Stops early
+ * as soon as failed requests pass 5 % (exit code 99). From the repository root:
  *
  *   PEAK_VISITS_PER_S=100 k6 run loadtest/spike.ts
  *   npm run loadtest -- spike
