@@ -1,24 +1,36 @@
 /**
- * Average load: ramps to the usual number of concurrent shoppers, holds it, ramps down.
- * `VUS` (default 20) and `HOLD` (default 5m) tune it.
+ * Average load: ramps up to `VUS` concurrent shoppers (default 20) over `RAMP` (default 1m),
+ * holds them for `HOLD` (default 5m), ramps down over `RAMP`. Closed model: each virtual user
+ * makes one visit after another with 0.5-1.5 s of think time. From the repository root:
  *
+ *   k6 run loadtest/average-load.ts
+ *   VUS=50 HOLD=10m npm run loadtest -- average-load
  *   docker compose --profile loadtest run --rm k6 run /scripts/average-load.ts
  */
 import type { Options } from 'k6/options';
-import { createShopData, shopperVisit, thresholds } from './lib.ts';
+import {
+  commonOptions,
+  createShopData,
+  durationEnv,
+  positiveNumberEnv,
+  shopperVisit,
+  thresholds,
+} from './lib.ts';
 import type { ShopData } from './lib.ts';
 
-const vus = Number(__ENV.VUS || 20);
+const vus = Math.ceil(positiveNumberEnv('VUS', 20));
+const ramp = durationEnv('RAMP', '1m');
 
 export const options: Options = {
+  ...commonOptions('average-load'),
   scenarios: {
     average: {
       executor: 'ramping-vus',
       startVUs: 0,
       stages: [
-        { duration: '1m', target: vus },
-        { duration: __ENV.HOLD || '5m', target: vus },
-        { duration: '1m', target: 0 },
+        { duration: ramp, target: vus },
+        { duration: durationEnv('HOLD', '5m'), target: vus },
+        { duration: ramp, target: 0 },
       ],
       gracefulRampDown: '30s',
     },
@@ -31,5 +43,5 @@ export function setup(): ShopData {
 }
 
 export default function (data: ShopData): void {
-  shopperVisit(data);
+  shopperVisit(data, { thinkTime: true });
 }

@@ -1,24 +1,41 @@
 /**
- * Soak: a moderate constant rate for a long time (`DURATION`, default 2h). Finds what only
- * shows with time: memory growth, the bounded store evicting (shop_store_evictions_total),
- * Kafka and Loki retention, consumer lag that creeps up.
+ * Soak: a constant `VISITS_PER_S` (default 20 visits/s, about 110 requests/s) for `DURATION`
+ * (default 2h). Finds what only shows with time: memory growth, the bounded store evicting
+ * (shop_store_evictions), Kafka and Loki retention, consumer lag that creeps up. Open model
+ * (arrival rate). From the repository root:
+ *
+ *   DURATION=30m k6 run loadtest/soak.ts
+ *   npm run loadtest -- soak
  */
 import type { Options } from 'k6/options';
-import { createShopData, shopperVisit, thresholds } from './lib.ts';
+import {
+  arrivalRateVUs,
+  commonOptions,
+  createShopData,
+  durationEnv,
+  positiveNumberEnv,
+  refuseRenamedEnv,
+  shopperVisit,
+  thresholds,
+} from './lib.ts';
 import type { ShopData } from './lib.ts';
 
+refuseRenamedEnv('RATE', 'VISITS_PER_S (it counts visits, not requests)');
+const visitsPerS = positiveNumberEnv('VISITS_PER_S', 20);
+const P95_MS = 300;
+
 export const options: Options = {
+  ...commonOptions('soak'),
   scenarios: {
     soak: {
       executor: 'constant-arrival-rate',
-      rate: Number(__ENV.RATE || 20),
+      rate: visitsPerS,
       timeUnit: '1s',
-      duration: __ENV.DURATION || '2h',
-      preAllocatedVUs: 40,
-      maxVUs: 200,
+      duration: durationEnv('DURATION', '2h'),
+      ...arrivalRateVUs(visitsPerS, P95_MS),
     },
   },
-  thresholds: thresholds({ p95Ms: 300, maxErrorRate: 0.01 }),
+  thresholds: thresholds({ p95Ms: P95_MS, maxErrorRate: 0.01, arrivalRate: true }),
 };
 
 export function setup(): ShopData {
@@ -26,5 +43,5 @@ export function setup(): ShopData {
 }
 
 export default function (data: ShopData): void {
-  shopperVisit(data);
+  shopperVisit(data, { thinkTime: false });
 }

@@ -141,6 +141,8 @@ export const prometheusService: ServiceDefinition = {
       '--storage.tsdb.retention.time=2d',
       `--web.listen-address=${HOST}:${config.ports.prometheus}`,
       '--web.enable-lifecycle',
+      // k6 sends its results here (k6 run -o experimental-prometheus-rw, npm run loadtest).
+      '--web.enable-remote-write-receiver',
     ],
   }),
   healthy: ({ config }) => httpOk(`http://${HOST}:${config.ports.prometheus}/-/ready`),

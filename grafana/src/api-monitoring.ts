@@ -11,7 +11,7 @@ import {
   stat,
   timeseries,
 } from './panels.ts';
-import { API, DATA_LINK_LOGQL, VARIABLE_QUERIES } from './queries.ts';
+import { API, DATA_LINK_LOGQL, K6, VARIABLE_QUERIES } from './queries.ts';
 
 export const API_MONITORING_UID = 'api-monitoring';
 
@@ -24,6 +24,10 @@ const routeStatusLogs = logsLink(
   DATA_LINK_LOGQL.accessLogsForRouteAndStatus,
 );
 const methodLogs = logsLink('Access logs for this method', DATA_LINK_LOGQL.accessLogsForMethod);
+
+// The last row puts k6's own results (remote write, one `testid` per run) beside the API's
+// histogram over the same time range: what the load generator measured next to what the server
+// measured.
 
 export function apiMonitoringDashboard(): Dashboard {
   return new DashboardBuilder('API monitoring')
@@ -39,6 +43,7 @@ export function apiMonitoringDashboard(): Dashboard {
       promVariable('route', 'Route', VARIABLE_QUERIES.route, { multi: true, allValue: '.*' }),
     )
     .withVariable(lokiVariable('service', 'Service (logs)', VARIABLE_QUERIES.service, 'shop-api'))
+    .withVariable(promVariable('testid', 'k6 test id', VARIABLE_QUERIES.testid))
     .withRow(new RowBuilder('Overview'))
     .withPanel(
       stat('Requests per second', API.requestRateByMethod, {
@@ -142,6 +147,35 @@ export function apiMonitoringDashboard(): Dashboard {
         API.accessLogs,
         'One line per request. Open a line for its trace id and request id, and for links to the route metrics.',
       ),
+    )
+    .withRow(new RowBuilder('Load test (k6)'))
+    .withPanel(
+      timeseries('Requests per second: k6 sent, API served', [K6.requestRate, K6.apiRequestRate], {
+        unit: 'reqps',
+        width: 8,
+        description:
+          'k6 counts the requests of its visits (test id above); the API counts every request it served, other traffic included.',
+      }),
+    )
+    .withPanel(
+      timeseries(
+        'Latency: k6 (client) and API (server)',
+        [K6.latencyMean, K6.apiLatencyMean, K6.apiLatencyP95, K6.latencyP95],
+        {
+          unit: 's',
+          width: 8,
+          description:
+            'Means over each interval from both sides; the API p95 from its histogram; k6 sends its p95 per route over the run so far, shown for the slowest route.',
+        },
+      ),
+    )
+    .withPanel(
+      timeseries('Failed requests: k6 and API', [K6.failurePercentage, K6.apiFailurePercentage], {
+        unit: 'percent',
+        width: 8,
+        description:
+          'k6: responses outside 200-399 and requests without a response. API: 4xx and 5xx responses.',
+      }),
     )
     .build();
 }

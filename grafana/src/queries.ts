@@ -130,6 +130,65 @@ export const DATA_LINK_LOGQL = {
   ),
 } as const;
 
+// --- k6 load tests, beside the API's own view ------------------------------------------------
+
+// k6's Prometheus remote-write output (k6 run -o experimental-prometheus-rw; npm run loadtest)
+// names its series k6_<metric>_<suffix>: counters end in _total, trends are sent as the
+// statistics of K6_PROMETHEUS_RW_TREND_STATS (seconds). Every run carries a `testid` tag, and
+// every request the `name` (route) and `phase` (setup or visit) tags of loadtest/lib.ts. The
+// series and labels were read from a real k6 1.1 run; test/integration/k6-prometheus.test.ts
+// runs these queries against one.
+const K6_VISITS = 'testid=~"$testid", phase="visit"';
+const API_JOB = 'job=~"$job"';
+
+export const K6 = {
+  requestRate: promql(
+    'k6.request_rate',
+    `sum(rate(k6_http_reqs_total{${K6_VISITS}}[$__rate_interval]))`,
+    'k6 sent',
+  ),
+  apiRequestRate: promql(
+    'k6.api_request_rate',
+    `sum(rate(http_server_request_duration_count{${API_JOB}}[$__rate_interval]))`,
+    'API served',
+  ),
+  // k6 sends trend percentiles as gauges over the run so far, one per tag set; they cannot be
+  // aggregated, so the panel shows the slowest route's. The windowed mean comes from the
+  // latency sum over the request counter.
+  latencyP95: promql(
+    'k6.latency_p95',
+    `max(k6_http_req_duration_p95{${K6_VISITS}})`,
+    'k6 p95, slowest route, run so far',
+  ),
+  latencyMean: promql(
+    'k6.latency_mean',
+    `sum(rate(k6_http_req_duration_sum{${K6_VISITS}}[$__rate_interval])) / sum(rate(k6_http_reqs_total{${K6_VISITS}}[$__rate_interval]))`,
+    'k6 mean',
+  ),
+  apiLatencyP95: promql(
+    'k6.api_latency_p95',
+    `histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_bucket{${API_JOB}}[$__rate_interval])))`,
+    'API p95',
+  ),
+  apiLatencyMean: promql(
+    'k6.api_latency_mean',
+    `sum(rate(http_server_request_duration_sum{${API_JOB}}[$__rate_interval])) / sum(rate(http_server_request_duration_count{${API_JOB}}[$__rate_interval]))`,
+    'API mean',
+  ),
+  // k6 counts a request as failed outside 200-399 (expected_response="false"); the API side
+  // counts 4xx and 5xx. With no failure the numerator has no series, hence `or vector(0)`.
+  failurePercentage: promql(
+    'k6.failure_percentage',
+    `100 * (sum(rate(k6_http_reqs_total{${K6_VISITS}, expected_response="false"}[$__rate_interval])) or vector(0)) / sum(rate(k6_http_reqs_total{${K6_VISITS}}[$__rate_interval]))`,
+    'k6 failed %',
+  ),
+  apiFailurePercentage: promql(
+    'k6.api_failure_percentage',
+    `100 * (sum(rate(http_server_request_duration_count{${API_JOB}, http_response_status_code=~"[45].."}[$__rate_interval])) or vector(0)) / sum(rate(http_server_request_duration_count{${API_JOB}}[$__rate_interval]))`,
+    'API 4xx+5xx %',
+  ),
+} as const;
+
 // --- Log pipeline health -------------------------------------------------------------------
 
 const COLLECTOR = 'job=~"$collector"';
@@ -311,11 +370,13 @@ export const VARIABLE_QUERIES = {
   consumer: 'label_values(log_consumer_records_consumed_total, job)',
   canary: 'label_values(canary_records_sent_total, job)',
   service: 'label_values(service_name)',
+  testid: 'label_values(k6_http_reqs_total, testid)',
 } as const;
 
 export const ALL_QUERIES: readonly NamedQuery[] = [
   ...Object.values(API),
   ...Object.values(DATA_LINK_LOGQL),
+  ...Object.values(K6),
   ...Object.values(PIPELINE),
   ...Object.values(CORRELATIONS),
   ...Object.values(DERIVED_FIELD_LOGQL),
@@ -333,6 +394,7 @@ export const EXAMPLE_VARIABLES: Readonly<Record<string, string>> = {
   canary: 'canary',
   route: '.*',
   service: 'shop-api',
+  testid: '.+',
   __rate_interval: '1m',
   __interval: '30s',
   __from: '1700000000000',
