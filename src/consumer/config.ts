@@ -1,6 +1,16 @@
 /** The log consumer's settings, read once at start-up and validated with clear messages. */
 import { ConfigError, readChoice, readInteger, readString } from '../shared/env.ts';
 
+/**
+ * kafkajs sends no heartbeats of its own while eachBatch runs; the delivery engine calls
+ * heartbeat() at least this often while it waits (kafkajs throttles it to its own interval).
+ * With one push attempt bounded by PUSH_TIMEOUT_MS, the longest silence is this plus that,
+ * which the configuration keeps under the session timeout.
+ */
+export const HEARTBEAT_INTERVAL_MS = 3000;
+/** The group session: a member silent for this long is removed and its partitions move. */
+export const SESSION_TIMEOUT_MS = 30_000;
+
 export interface ConsumerConfig {
   brokers: string[];
   clientId: string;
@@ -8,6 +18,11 @@ export interface ConsumerConfig {
   /** Topics matching this are consumed, including ones created after start-up. */
   topicPattern: RegExp;
   dlqTopic: string;
+  /**
+   * A dead letter still refused by the broker for its size after gzip is truncated to this many
+   * bytes (its original size and the cause go in headers). Under Kafka's default 1 MB limit.
+   */
+  dlqTruncateBytes: number;
   /** Loki's push endpoint (or that of anything speaking its push API, e.g. VictoriaLogs). */
   lokiPushUrl: string;
   /** Sent as X-Scope-OrgID when set (multi-tenant Loki). */
@@ -45,12 +60,18 @@ export function readConsumerConfig(env: NodeJS.ProcessEnv): ConsumerConfig {
     throw new ConfigError(`LOKI_PUSH_URL must be an http(s) URL, got "${lokiPushUrl}"`);
   }
   const initialDelayMs = readInteger(env, 'RETRY_INITIAL_DELAY_MS', 200, { min: 1 });
+  // One push attempt plus one heartbeat interval is the longest the group hears nothing.
+  const pushTimeoutMs = readInteger(env, 'PUSH_TIMEOUT_MS', 10_000, {
+    min: 1,
+    max: SESSION_TIMEOUT_MS - HEARTBEAT_INTERVAL_MS * 2,
+  });
   return {
     brokers,
     clientId: readString(env, 'KAFKA_CLIENT_ID', 'log-consumer'),
     groupId: readString(env, 'CONSUMER_GROUP', 'loki-shipper'),
     topicPattern: new RegExp(readString(env, 'TOPIC_PATTERN', '^api-logs-(?!dlq$).+')),
     dlqTopic: readString(env, 'DLQ_TOPIC', 'api-logs-dlq'),
+    dlqTruncateBytes: readInteger(env, 'DLQ_TRUNCATE_BYTES', 512 * 1024, { min: 1024 }),
     lokiPushUrl,
     lokiTenant: env['LOKI_TENANT']?.trim() || undefined,
     pushFormat: readChoice(env, 'LOKI_PUSH_FORMAT', ['protobuf', 'json'], 'protobuf'),
@@ -71,7 +92,7 @@ export function readConsumerConfig(env: NodeJS.ProcessEnv): ConsumerConfig {
       initialDelayMs,
       maxDelayMs: readInteger(env, 'RETRY_MAX_DELAY_MS', 30_000, { min: initialDelayMs }),
     },
-    pushTimeoutMs: readInteger(env, 'PUSH_TIMEOUT_MS', 10_000, { min: 1 }),
+    pushTimeoutMs,
     topicRefreshMs: readInteger(env, 'TOPIC_REFRESH_MS', 30_000, { min: 100 }),
     metricsHost: readString(env, 'METRICS_HOST', '0.0.0.0'),
     metricsPort: readInteger(env, 'METRICS_PORT', 9469, { min: 0, max: 65535 }),

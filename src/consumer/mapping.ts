@@ -14,7 +14,11 @@ import type { AttributeValue, DecodedLogRecord, DecodedResourceLogs } from '../s
 export interface MappedEntry {
   labels: Record<string, string>;
   entry: LokiEntry;
+  /** Where the entry came from, shared objects of the decoded message: re-encoded for the DLQ. */
+  source: { resource: DecodedResourceLogs; scope: DecodedScopeLogs; record: DecodedLogRecord };
 }
+
+type DecodedScopeLogs = DecodedResourceLogs['scopes'][number];
 
 /** Attributes moved out of the line into structured metadata. */
 const METADATA_ATTRIBUTES: Record<string, string> = {
@@ -79,7 +83,8 @@ export function mapResourceLogs(
   nowNs: bigint,
 ): MappedEntry[] {
   const mapped: MappedEntry[] = [];
-  for (const { resource, scopes } of resourceLogs) {
+  for (const resourceEntry of resourceLogs) {
+    const { resource, scopes } = resourceEntry;
     const serviceName = asString(resource['service.name']) ?? 'unknown_service';
     const environment = asString(resource['deployment.environment.name']) ?? 'unknown';
     // One label object per level and resource, shared by its entries, so that grouping them
@@ -115,6 +120,7 @@ export function mapResourceLogs(
           line[lineKey(key)] = toJson(value);
         }
         mapped.push({
+          source: { resource: resourceEntry, scope, record },
           labels: labelsFor(levelOf(record)),
           entry: {
             timestampNs: timestampOf(record, nowNs),
