@@ -1,5 +1,6 @@
 /** The log consumer's settings, read once at start-up and validated with clear messages. */
-import { ConfigError, readChoice, readInteger, readString } from '../shared/env.ts';
+import { ConfigError, readBoolean, readChoice, readInteger, readString } from '../shared/env.ts';
+import { LOKI_DEFAULT_LIMITS, type StoreLimits } from './limits.ts';
 
 /**
  * kafkajs sends no heartbeats of its own while eachBatch runs; the delivery engine calls
@@ -39,6 +40,8 @@ export interface ConsumerConfig {
   partitionsInParallel: number;
   retry: { initialDelayMs: number; maxDelayMs: number };
   pushTimeoutMs: number;
+  /** Client-side mirror of Loki's limits; undefined when STORE_LIMITS_CHECK=false. */
+  limits: StoreLimits | undefined;
   /** How often the topic list is checked for new topics matching the pattern. */
   topicRefreshMs: number;
   metricsHost: string;
@@ -93,8 +96,39 @@ export function readConsumerConfig(env: NodeJS.ProcessEnv): ConsumerConfig {
       maxDelayMs: readInteger(env, 'RETRY_MAX_DELAY_MS', 30_000, { min: initialDelayMs }),
     },
     pushTimeoutMs,
+    limits: readBoolean(env, 'STORE_LIMITS_CHECK', true) ? readLimits(env) : undefined,
     topicRefreshMs: readInteger(env, 'TOPIC_REFRESH_MS', 30_000, { min: 100 }),
     metricsHost: readString(env, 'METRICS_HOST', '0.0.0.0'),
     metricsPort: readInteger(env, 'METRICS_PORT', 9469, { min: 0, max: 65535 }),
+  };
+}
+
+function readLimits(env: NodeJS.ProcessEnv): StoreLimits {
+  const d = LOKI_DEFAULT_LIMITS;
+  const seconds = (name: string, fallbackMs: number) =>
+    readInteger(env, name, fallbackMs / 1000, { min: 1 }) * 1000;
+  return {
+    maxLineBytes: readInteger(env, 'STORE_MAX_LINE_BYTES', d.maxLineBytes, { min: 1 }),
+    maxStructuredMetadataBytes: readInteger(
+      env,
+      'STORE_MAX_STRUCTURED_METADATA_BYTES',
+      d.maxStructuredMetadataBytes,
+      { min: 1 },
+    ),
+    maxStructuredMetadataEntries: readInteger(
+      env,
+      'STORE_MAX_STRUCTURED_METADATA_ENTRIES',
+      d.maxStructuredMetadataEntries,
+      { min: 1 },
+    ),
+    maxLabelValueBytes: readInteger(env, 'STORE_MAX_LABEL_VALUE_BYTES', d.maxLabelValueBytes, {
+      min: 1,
+    }),
+    maxLabelNameBytes: readInteger(env, 'STORE_MAX_LABEL_NAME_BYTES', d.maxLabelNameBytes, {
+      min: 1,
+    }),
+    rejectOldMaxAgeMs: seconds('STORE_REJECT_OLD_MAX_AGE_S', d.rejectOldMaxAgeMs),
+    creationGracePeriodMs: seconds('STORE_CREATION_GRACE_PERIOD_S', d.creationGracePeriodMs),
+    maxChunkAgeMs: seconds('STORE_MAX_CHUNK_AGE_S', d.maxChunkAgeMs),
   };
 }

@@ -77,10 +77,18 @@ function lineKey(attribute: string): string {
   return key;
 }
 
+/**
+ * @param logType the `log_type` label (the topic's suffix)
+ * @param nowNs timestamp for records with neither time nor observed time, ns since the epoch
+ * @param partition the Kafka partition, as the `messaging_destination_partition_id` label: each
+ *   partition feeds streams of its own, so Loki's per-stream "too far behind" rule compares a
+ *   lagging partition's entries only with that partition's (see limits.ts)
+ */
 export function mapResourceLogs(
   resourceLogs: DecodedResourceLogs[],
   logType: string,
   nowNs: bigint,
+  partition?: number,
 ): MappedEntry[] {
   const mapped: MappedEntry[] = [];
   for (const resourceEntry of resourceLogs) {
@@ -98,6 +106,9 @@ export function mapResourceLogs(
           log_type: logType,
           level,
           deployment_environment: environment,
+          ...(partition !== undefined && {
+            messaging_destination_partition_id: String(partition),
+          }),
         };
         labelsByLevel.set(level, labels);
       }

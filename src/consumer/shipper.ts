@@ -25,6 +25,7 @@ import { encodeResourceLogs, type DecodedResourceLogs } from '../shared/otlp-log
 import { HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, type ConsumerConfig } from './config.ts';
 import { decodeMessage, UndecodableMessage } from './decode.ts';
 import { deliver, DeliveryAborted, type DeadLetter, type DeliveryMessage } from './delivery.ts';
+import { LimitChecker } from './limits.ts';
 import { LokiClient } from './loki-client.ts';
 import { mapResourceLogs, type MappedEntry } from './mapping.ts';
 import type { ConsumerMetrics } from './metrics.ts';
@@ -68,6 +69,7 @@ export class LogShipper {
   readonly #producer: Producer;
   readonly #admin: Admin;
   readonly #loki: LokiClient;
+  readonly #limits: LimitChecker | undefined;
   readonly #stopping = new AbortController();
   readonly #subscribed = new Set<string>();
   #ready = false;
@@ -98,6 +100,7 @@ export class LogShipper {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.#admin = kafka.admin();
+    this.#limits = config.limits && new LimitChecker(config.limits);
     this.#loki = new LokiClient({
       pushUrl: config.lokiPushUrl,
       tenant: config.lokiTenant,
@@ -257,6 +260,7 @@ export class LogShipper {
           decodeMessage(message.value, this.#config.messageEncoding),
           logType,
           nowNs(),
+          partition,
         );
         delivery = { offset: message.offset, records };
         this.#metrics.consumed(topic, records.length);
@@ -291,6 +295,7 @@ export class LogShipper {
           sleep: (ms) => setTimeout(ms, undefined, { signal: stopping }),
           random: Math.random,
           stopRequested: () => stopping.aborted || !isRunning() || isStale(),
+          ...(this.#limits && { check: (record) => this.#limits?.check(record) }),
           sizeOf: (record) => record.entry.line.length + 100,
           now: () => performance.now(),
           observe: {
@@ -423,7 +428,7 @@ export class LogShipper {
 }
 
 /** Regroups records by their resource and scope (shared objects of the decoded message). */
-function regroup(records: readonly MappedEntry[]): DecodedResourceLogs[] {
+export function regroup(records: readonly MappedEntry[]): DecodedResourceLogs[] {
   const resources = new Map<DecodedResourceLogs, DecodedResourceLogs>();
   const scopes = new Map<object, DecodedResourceLogs['scopes'][number]>();
   for (const { source } of records) {
