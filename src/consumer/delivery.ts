@@ -81,6 +81,11 @@ export interface DeliveryObserver<R> {
   deadLettered?(letters: readonly DeadLetter<R>[]): void;
   /** A push or a dead-letter write failed with `cause` and waits before attempt `attempt + 1`. */
   retrying?(attempt: number, cause: string): void;
+  /**
+   * A refused push of `records` records is narrowed down: they are sent again, message by
+   * message, then record by record (duplicates of the accepted ones, if the store kept them).
+   */
+  isolating?(records: number): void;
   /** The store answered (true), or could not be reached / refused the connection (false). */
   storeState?(healthy: boolean, cause?: string): void;
 }
@@ -223,6 +228,8 @@ class Engine<R> {
       return;
     }
     const [first] = groups;
+    // Loki stored the valid entries of the refused push: narrowing down sends them again.
+    if (records.length > 1) this.#fx.observe?.isolating?.(records.length);
     if (records.length === 1 && first) {
       addLetter(letters, first.message, records[0] as R, answer.reason, answer.detail);
     } else if (groups.length > 1) {

@@ -29,6 +29,8 @@ export interface ConsumerMetrics {
   deadLettered(topic: string, reason: string, count: number): void;
   /** Whether the store acknowledges pushes; `cause` is its last answer when not. */
   setStoreUp(up: boolean): void;
+  /** `count` records are sent again while a refused push is narrowed down. */
+  resentWhileIsolating(topic: string, count: number): void;
   /** The consumer (re)joined its group: a rebalance when it happens after the first. */
   joinedGroup(): void;
   setLag(topic: string, partition: number, lag: number): void;
@@ -65,6 +67,11 @@ export function createConsumerMetrics(
     description: 'Log records sent to the dead-letter topic (an undecodable message counts as one)',
     unit: '{record}',
   });
+  const resent = meter.createCounter('log_consumer.records.resent', {
+    description:
+      'Records pushed again while a refused push is narrowed down to the refused records',
+    unit: '{record}',
+  });
   const groupJoins = meter.createCounter('log_consumer.group.joins', {
     description: 'Times the consumer joined its consumer group; more than one means rebalances',
     unit: '{join}',
@@ -81,6 +88,7 @@ export function createConsumerMetrics(
     const attributes = { 'messaging.destination.name': topic };
     consumed.add(0, attributes);
     pushed.add(0, attributes);
+    resent.add(0, attributes);
     for (const reason of DEAD_LETTER_REASONS) {
       deadLetters.add(0, { ...attributes, 'error.type': reason });
     }
@@ -128,6 +136,8 @@ export function createConsumerMetrics(
     retried: (cause) => retries.add(1, { 'error.type': retryErrorType(cause) }),
     setStoreUp: (up) => (storeUp = up ? 1 : 0),
     joinedGroup: () => groupJoins.add(1),
+    resentWhileIsolating: (topic, count) =>
+      resent.add(count, { 'messaging.destination.name': topic }),
     deadLettered: (topic, reason, count) =>
       deadLetters.add(count, { 'messaging.destination.name': topic, 'error.type': reason }),
     setLag: (topic, partition, lag) =>

@@ -318,6 +318,7 @@ export class LogShipper {
                 });
               }
             },
+            isolating: (count) => this.#metrics.resentWhileIsolating(topic, count),
             storeState: (healthy, cause) => this.#setStoreState(healthy, cause),
           },
         },
