@@ -150,23 +150,33 @@ describe('faults under steady traffic', function () {
     expect(result.duplicated).to.be.at.most(CONSUMER_BATCH_MAX_ENTRIES);
   });
 
-  it('log store down for 60 s: nothing lost, lag drains afterwards', async () => {
-    const result = await underTraffic('Log store down 60 s', 1800, () =>
-      outage('victorialogs', 60, 'SIGTERM'),
-    );
-    const consumer = running[0];
-    if (consumer) {
+  for (const seconds of [60, 300]) {
+    const label = seconds < 120 ? `${seconds} s` : `${seconds / 60} minutes`;
+    it(`log store down for ${label}: nothing lost, no duplicate, no rebalance, lag drains`, async function () {
+      this.timeout((seconds + 300) * 1000);
+      // Traffic for the whole outage and some 20 s either side of it.
+      const requests = Math.max(1800, (seconds + 40) * 20);
+      const result = await underTraffic(`Log store down ${label}`, requests, () =>
+        outage('victorialogs', seconds, 'SIGTERM'),
+      );
+      const consumer = running[0];
+      if (!consumer) throw new Error('the consumer is not running');
       await poll(
         async () =>
           (await metricValue(consumer.url, 'log_consumer_lag')) === 0 ? true : undefined,
-        {
-          timeoutMs: 120_000,
-        },
+        { timeoutMs: 120_000 },
       );
-    }
-    record(result);
-    expect(result.lost).to.equal(0);
-  });
+      // The consumer heartbeats while it waits for the store: it never leaves its group, so the
+      // partitions never move and nothing it pushed is pushed again by a new owner.
+      const joins = await metricValue(consumer.url, 'log_consumer_group_joins_total');
+      const retries = await metricValue(consumer.url, 'log_consumer_push_retries_total');
+      record({ ...result, note: `group joins ${joins} (no rebalance), push retries ${retries}` });
+      expect(result.lost).to.equal(0);
+      expect(result.duplicated).to.equal(0);
+      expect(joins).to.equal(1);
+      expect(retries).to.be.greaterThan(0);
+    });
+  }
 
   for (const seconds of [10, 60]) {
     it(`Collector unreachable from the API for ${seconds} s: what the SDK drops is counted`, async () => {

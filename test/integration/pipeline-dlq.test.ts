@@ -5,6 +5,7 @@
  * URL is an outage that dead-letters nothing.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { CompressionTypes } from 'kafkajs';
@@ -204,6 +205,52 @@ describe('dead letters end to end', function () {
       );
       expect(await countRecords('app', token)).to.deep.equal({ total: 10, distinct: 10 });
     } finally {
+      await dlq.stop();
+    }
+  });
+
+  it('truncates a dead letter the dead-letter topic still refuses after gzip, with its size and cause in headers', async () => {
+    const admin = kafka('dlq-limit-admin').admin();
+    await admin.connect();
+    const setDlqLimit = (value: string | null) =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: 2, // TOPIC
+            name: DLQ_TOPIC,
+            configEntries: [{ name: 'max.message.bytes', value: value ?? '1048588' }],
+          },
+        ],
+      });
+    const dlq = await collectFrom([DLQ_TOPIC], 'dlq-truncate');
+    try {
+      // A dead-letter topic whose limit is below what the source topic accepted.
+      await setDlqLimit('100000');
+      const token = uniqueToken('e2etrunc');
+      const garbage = Buffer.concat([Buffer.from(`not OTLP ${token} `), randomBytes(300_000)]);
+      await produce('api-logs-other', [garbage]);
+      const consumer = await track(startConsumer({ DLQ_TRUNCATE_BYTES: '50000' }));
+      const letter = await poll(
+        async () =>
+          dlq.messages.find(({ message }) =>
+            (message.value?.subarray(0, 64).toString('latin1') ?? '').includes(token),
+          ),
+        { timeoutMs: 60_000 },
+      );
+      expect(letter.message.value?.length).to.equal(50_000);
+      expect(header(letter.message.headers?.['dlq.truncated'])).to.equal('true');
+      expect(header(letter.message.headers?.['dlq.original.bytes'])).to.equal(
+        String(garbage.length),
+      );
+      expect(header(letter.message.headers?.['dlq.truncated.cause'])).to.match(
+        /larger than the max message size|too large/i,
+      );
+      expect(header(letter.message.headers?.['dlq.reason'])).to.equal('undecodable');
+      expect(await metricValue(consumer.url, 'log_consumer_group_joins_total')).to.equal(1);
+    } finally {
+      await setDlqLimit(null);
+      await admin.disconnect();
       await dlq.stop();
     }
   });

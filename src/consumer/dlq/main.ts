@@ -145,18 +145,31 @@ async function replay(selected: Letter[]): Promise<void> {
   });
   const limits = config.limits && new LimitChecker(config.limits);
   const byMessage = new Map<DeliveryMessage<MappedEntry>, Letter>();
-  const messages = selected.map((letter) => {
-    let message: DeliveryMessage<MappedEntry>;
+  // Replayed records go to streams of their own, one set per replay run (label `dlq_replay`),
+  // in timestamp order: Loki refuses an entry more than max_chunk_age/2 (1 h) older than its
+  // stream's newest, and the source partition's streams have moved on since the letter was
+  // written. The engine's "offsets" are positions in that order.
+  const run = new Date().toISOString();
+  const decoded = selected.map((letter) => {
     try {
-      message = { offset: letter.offset, records: decodeLetter(letter) };
+      const records = decodeLetter(letter)
+        .map((record) => ({ ...record, labels: { ...record.labels, dlq_replay: run } }))
+        .sort((a, b) => (a.entry.timestampNs < b.entry.timestampNs ? -1 : 1));
+      return { letter, records };
     } catch (error) {
       if (!(error instanceof UndecodableMessage)) throw error;
-      message = {
-        offset: letter.offset,
-        records: [],
-        poison: { reason: 'undecodable', detail: error.message },
-      };
+      return { letter, records: [], poison: error.message };
     }
+  });
+  const first = (records: MappedEntry[]) => records[0]?.entry.timestampNs ?? 0n;
+  decoded.sort((a, b) => (first(a.records) < first(b.records) ? -1 : 1));
+  const ordered = decoded.map(({ letter }) => letter);
+  const messages = decoded.map(({ letter, records, poison }, index) => {
+    const message: DeliveryMessage<MappedEntry> = {
+      offset: String(index),
+      records,
+      ...(poison !== undefined && { poison: { reason: 'undecodable', detail: poison } }),
+    };
     byMessage.set(message, letter);
     return message;
   });
@@ -189,7 +202,7 @@ async function replay(selected: Letter[]): Promise<void> {
                 'dlq.source.topic': letter?.source.topic ?? '',
                 'dlq.source.partition': String(letter?.source.partition ?? 0),
                 'dlq.source.offset': letter?.source.offset ?? '',
-                'dlq.replay.of': item.message.offset,
+                'dlq.replay.of': letter?.offset ?? '',
               },
             };
           }),
@@ -198,9 +211,9 @@ async function replay(selected: Letter[]): Promise<void> {
       },
       // "Committing" a replayed letter is writing its marker to the ledger.
       commit: async (nextOffset) => {
-        const done = selected.filter(
-          (letter) => BigInt(letter.offset) < BigInt(nextOffset) && !marked.has(letter.offset),
-        );
+        const done = ordered
+          .slice(0, Number(nextOffset))
+          .filter((letter) => !marked.has(letter.offset));
         if (done.length === 0) return;
         await producer.send({
           topic: config.dlqTopic,
