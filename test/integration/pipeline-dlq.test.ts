@@ -166,6 +166,69 @@ describe('dead letters end to end', function () {
     }
   });
 
+  it('dead-letters each kind the client-side limits know, with its reason, and stores the rest', async () => {
+    const token = uniqueToken('e2ekinds');
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const minutes = (n: number) => BigInt(n) * 60_000_000_000n;
+    const record = (n: number, overrides: { time?: bigint; body?: string; id?: string } = {}) => ({
+      timeUnixNano: overrides.time ?? now + BigInt(n),
+      severityNumber: 9,
+      severityText: 'INFO',
+      body: overrides.body ?? 'ok',
+      attributes: { 'request.id': `${token}-${n}${overrides.id ?? ''}` },
+    });
+    // In partition order: the newest entry first, then entries 58 and 62 minutes behind it in
+    // the same partition's stream (Loki's max_chunk_age/2 rule refuses the second).
+    const messages: [Record<string, string>, ReturnType<typeof record>[], string | undefined][] = [
+      [RESOURCE, [record(0)], undefined],
+      [RESOURCE, [record(1, { time: now - minutes(58) })], undefined],
+      [RESOURCE, [record(2, { time: now - minutes(62) })], 'too_far_behind'],
+      [RESOURCE, [record(3, { time: now - minutes(169 * 60) })], 'too_old'],
+      [RESOURCE, [record(4, { time: now + minutes(11) })], 'too_new'],
+      [RESOURCE, [record(5, { body: 'x'.repeat(300 * 1024) })], 'line_too_long'],
+      [RESOURCE, [record(6, { id: `-${'m'.repeat(70 * 1024)}` })], 'structured_metadata_too_large'],
+      [{ ...RESOURCE, 'service.name': 's'.repeat(3000) }, [record(7)], 'label_value_too_long'],
+      [RESOURCE, [record(8)], undefined],
+    ];
+    const dlq = await collectFrom([DLQ_TOPIC], 'dlq-kinds');
+    try {
+      const consumer = await track(startConsumer());
+      await produce(
+        'api-logs-other',
+        messages.map(([resource, records]) =>
+          Buffer.from(encodeExportLogsServiceRequest(resource, records)),
+        ),
+      );
+      const refused = messages.filter(([, , reason]) => reason !== undefined);
+      const ours = () =>
+        dlq.messages.filter(({ message }) =>
+          (message.value?.toString('latin1') ?? '').includes(token),
+        );
+      await poll(async () => (ours().length === refused.length ? true : undefined), {
+        timeoutMs: 60_000,
+      });
+      const reasons = ours().map(({ message }) => header(message.headers?.['dlq.reason']));
+      expect(reasons.sort()).to.deep.equal(refused.map(([, , reason]) => reason).sort());
+      const stored = messages.length - refused.length;
+      expect(await waitForRecords('other', token, stored)).to.deep.equal({
+        total: stored,
+        distinct: stored,
+      });
+      for (const [, , reason] of refused) {
+        expect(
+          await metricValue(
+            consumer.url,
+            'log_consumer_records_dead_lettered_total',
+            `error_type="${reason}"`,
+          ),
+          reason,
+        ).to.equal(1);
+      }
+    } finally {
+      await dlq.stop();
+    }
+  });
+
   it('dead-letters a 3 MB gzip-compressed poison message compressed, and its neighbours are stored once', async () => {
     const token = uniqueToken('e2egzip');
     const dlq = await collectFrom([DLQ_TOPIC], 'dlq-gzip');
