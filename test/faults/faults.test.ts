@@ -18,7 +18,7 @@ import {
   waitForRecords,
   type RunningProcess,
 } from '../integration/pipeline-support.ts';
-import { ctx, kafka, poll, uniqueToken } from '../integration/support.ts';
+import { ctx, endpoint, kafka, poll, uniqueToken } from '../integration/support.ts';
 import { scrapeMetric } from '../support/node-process.ts';
 
 const RESULTS = 'bench/results/faults.json';
@@ -177,6 +177,41 @@ describe('faults under steady traffic', function () {
       expect(retries).to.be.greaterThan(0);
     });
   }
+
+  it('misconfigured push URL for 30 s: an outage, nothing dead-lettered, all stored once after the fix', async () => {
+    let wrongDeadLettered = -1;
+    let wrongHealth = 0;
+    let fixed: RunningProcess | undefined;
+    const result = await underTraffic('Misconfigured push URL 30 s, then fixed', 1200, async () => {
+      await running[0]?.stop('SIGTERM'); // underTraffic starts a correctly configured consumer first
+      const wrong = await track(
+        startConsumer(
+          { LOKI_PUSH_URL: `${endpoint.lokiPush.replace(/push$/, 'pushX')}` },
+          { waitForHealth: false },
+        ),
+      );
+      await sleep(30_000);
+      wrongHealth = (await fetch(`${wrong.url}/health`)).status;
+      wrongDeadLettered = await metricValue(wrong.url, 'log_consumer_records_dead_lettered_total');
+      await wrong.stop('SIGTERM');
+      fixed = await track(startConsumer());
+      return 30;
+    });
+    if (!fixed) throw new Error('the fixed consumer did not start');
+    const consumer = fixed;
+    await poll(
+      async () => ((await metricValue(consumer.url, 'log_consumer_lag')) === 0 ? true : undefined),
+      { timeoutMs: 120_000 },
+    );
+    record({
+      ...result,
+      note: `while wrong: /health ${wrongHealth}, dead-lettered ${wrongDeadLettered}; lag 0 after the fix`,
+    });
+    expect(wrongHealth).to.equal(503);
+    expect(wrongDeadLettered).to.equal(0);
+    expect(result.lost).to.equal(0);
+    expect(result.duplicated).to.equal(0);
+  });
 
   for (const seconds of [10, 60]) {
     it(`Collector unreachable from the API for ${seconds} s: what the SDK drops is counted`, async () => {
