@@ -14,7 +14,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { HOST, REPO_ROOT, type Endpoints } from './config.ts';
 
-export type ComponentName = 'api' | 'consumer' | 'canary' | 'loadgen';
+export type ComponentName = 'api' | 'consumer' | 'canary' | 'loadgen' | 'dlq';
 
 /** Node arguments of each entry point; the API is started with its telemetry bootstrap. */
 const ENTRY_POINTS: Record<ComponentName, string[]> = {
@@ -22,7 +22,11 @@ const ENTRY_POINTS: Record<ComponentName, string[]> = {
   consumer: ['src/consumer/main.ts'],
   canary: ['src/canary/main.ts'],
   loadgen: ['src/loadgen/main.ts'],
+  dlq: ['src/consumer/dlq/main.ts'],
 };
+
+/** Commands that run to completion rather than serve: nothing to wait for before returning. */
+const COMMANDS: ReadonlySet<ComponentName> = new Set(['loadgen', 'dlq']);
 
 /** The environment that connects a component to the native services, before overrides. */
 function wiring(name: ComponentName, endpoints: Endpoints): Record<string, string> {
@@ -50,6 +54,8 @@ function wiring(name: ComponentName, endpoints: Endpoints): Record<string, strin
         METRICS_HOST: HOST,
         METRICS_PORT: '0',
       };
+    case 'dlq':
+      return { KAFKA_BROKERS: brokers, LOKI_PUSH_URL: endpoints.lokiPush };
     case 'loadgen':
       return {};
   }
@@ -170,7 +176,7 @@ export async function startComponent(
     child.stderr?.resume();
   }
   const port =
-    name === 'loadgen' || options.waitUntilListening === false
+    COMMANDS.has(name) || options.waitUntilListening === false
       ? undefined
       : await waitForPort(child, name);
   return {

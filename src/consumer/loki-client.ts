@@ -1,10 +1,9 @@
 /**
- * Pushes batches to Loki's push API. Transient failures (network errors, timeouts, 429, 5xx)
- * are retried with exponential backoff and full jitter for as long as it takes: the caller is
- * blocked meanwhile, which is what pauses consumption (backpressure) instead of dropping.
- * Other 4xx answers are permanent rejections of the content and are returned to the caller.
+ * One push attempt to Loki's push API (`POST /loki/api/v1/push`, or anything speaking it, e.g.
+ * VictoriaLogs' `/insert/loki/api/v1/push`), classified for the delivery engine: acknowledged,
+ * rejected for a record's content (a documented Loki kind, see rejections.ts), or an outage.
+ * Retrying, backoff and heartbeats belong to the engine (delivery.ts), not here.
  */
-import { setTimeout } from 'node:timers/promises';
 import {
   encodeLokiJson,
   encodeLokiProtobuf,
@@ -12,25 +11,19 @@ import {
   LOKI_PROTOBUF_CONTENT_TYPE,
   type LokiStream,
 } from '../shared/loki-push.ts';
-
-export type PushResult =
-  { ok: true; attempts: number } | { ok: false; status: number; reason: string };
+import type { PushAnswer } from './delivery.ts';
+import { classifyAnswer } from './rejections.ts';
 
 export interface LokiClientOptions {
   pushUrl: string;
   tenant: string | undefined;
   format: 'protobuf' | 'json';
+  /** Longest one attempt may take, in ms; then it is an outage (`TimeoutError`). */
   timeoutMs: number;
-  retry: { initialDelayMs: number; maxDelayMs: number };
-  /** Called before each retry, e.g. to count it and to heartbeat the consumer group. */
-  onRetry?: (attempt: number, cause: string) => Promise<void> | void;
-  /** Aborted when the process stops: retrying ends and the push throws PushAborted. */
-  stopSignal?: AbortSignal;
 }
 
-export class PushAborted extends Error {
-  override name = 'PushAborted';
-}
+/** What the store's answer to a connection check says. */
+export type ProbeResult = { ok: true } | { ok: false; cause: string };
 
 export class LokiClient {
   readonly #options: LokiClientOptions;
@@ -39,48 +32,53 @@ export class LokiClient {
     this.#options = options;
   }
 
-  async push(streams: LokiStream[]): Promise<PushResult> {
-    const { format, tenant, timeoutMs, retry, pushUrl } = this.#options;
+  /**
+   * Pushes the streams once.
+   *
+   * @param signal aborts the attempt (the process is stopping); the fetch then throws
+   * @returns `ok` on 2xx; `rejected` for a 400 naming record content; `outage` for anything
+   *   else, including network errors and timeouts (never throws for those)
+   */
+  async attempt(streams: LokiStream[], signal?: AbortSignal): Promise<PushAnswer> {
+    const { format } = this.#options;
     const body = format === 'protobuf' ? encodeLokiProtobuf(streams) : encodeLokiJson(streams);
+    return this.#post(body, signal);
+  }
+
+  /**
+   * Checks the push URL, tenant and credentials with an empty push, which Loki and VictoriaLogs
+   * acknowledge without storing anything. A wrong path, method or tenant answers 4xx.
+   */
+  async probe(signal?: AbortSignal): Promise<ProbeResult> {
+    const answer = await this.#post(
+      this.#options.format === 'protobuf' ? encodeLokiProtobuf([]) : encodeLokiJson([]),
+      signal,
+    );
+    if (answer.kind === 'ok') return { ok: true };
+    return { ok: false, cause: answer.kind === 'outage' ? answer.cause : answer.detail };
+  }
+
+  async #post(body: string | Uint8Array, signal?: AbortSignal): Promise<PushAnswer> {
+    const { format, tenant, timeoutMs, pushUrl } = this.#options;
     const headers: Record<string, string> = {
       'content-type': format === 'protobuf' ? LOKI_PROTOBUF_CONTENT_TYPE : LOKI_JSON_CONTENT_TYPE,
     };
     if (tenant) headers['x-scope-orgid'] = tenant;
-
-    for (let attempt = 1; ; attempt += 1) {
-      let cause: string;
-      try {
-        const response = await fetch(pushUrl, {
-          method: 'POST',
-          headers,
-          body,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        const text = await response.text();
-        if (response.ok) return { ok: true, attempts: attempt };
-        if (response.status !== 429 && response.status < 500) {
-          return {
-            ok: false,
-            status: response.status,
-            reason: text.slice(0, 500) || response.statusText,
-          };
-        }
-        cause = `HTTP ${response.status}`;
-      } catch (error) {
-        cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      }
-      const { stopSignal } = this.#options;
-      if (stopSignal?.aborted) throw new PushAborted(`push abandoned while stopping (${cause})`);
-      await this.#options.onRetry?.(attempt, cause);
-      const ceiling = Math.min(
-        retry.maxDelayMs,
-        retry.initialDelayMs * 2 ** Math.min(attempt - 1, 20),
-      );
-      try {
-        await setTimeout(Math.random() * ceiling, undefined, { signal: stopSignal });
-      } catch {
-        throw new PushAborted(`push abandoned while stopping (${cause})`);
-      }
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await fetch(pushUrl, {
+        method: 'POST',
+        headers,
+        body,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      const text = await response.text();
+      if (response.ok) return { kind: 'ok' };
+      return classifyAnswer(response.status, text || response.statusText);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return { kind: 'outage', cause: timeout.aborted ? 'TimeoutError: push timed out' : cause };
     }
   }
 }

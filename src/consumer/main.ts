@@ -3,6 +3,7 @@
  * Started with `npm run start:consumer`.
  */
 import { exitOnConfigError } from '../shared/env.ts';
+import { KAFKA_TOPICS } from '../shared/kafka-topics.ts';
 import { quietKafkajsTimerWarning } from '../shared/kafkajs-warnings.ts';
 import { log, startOpsServer } from '../shared/self-observability.ts';
 import { SERVICE } from '../telemetry/service.ts';
@@ -19,7 +20,11 @@ try {
 
 quietKafkajsTimerWarning();
 
-const metrics = createConsumerMetrics('log-consumer', SERVICE.version);
+const metrics = createConsumerMetrics(
+  'log-consumer',
+  SERVICE.version,
+  KAFKA_TOPICS.map(({ name }) => name).filter((name) => config.topicPattern.test(name)),
+);
 const shipper = new LogShipper(config, metrics, {
   topicRefreshMs: config.topicRefreshMs,
   lagIntervalMs: 10_000,
@@ -31,14 +36,20 @@ const server = startOpsServer({
   host: config.metricsHost,
   port: config.metricsPort,
   prometheus: metrics.prometheus,
-  health: () => ({
-    healthy: shipper.ready,
-    body: {
-      status: shipper.ready ? 'ok' : 'starting',
-      version: SERVICE.version,
-      uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
-    },
-  }),
+  // Unready while the store fails or refuses pushes: records wait in Kafka meanwhile, and the
+  // store's own answer says what to fix (a wrong URL, tenant or credentials, or an outage).
+  health: () => {
+    const { up, cause } = shipper.store;
+    return {
+      healthy: shipper.ready && up,
+      body: {
+        status: !shipper.ready ? 'starting' : up ? 'ok' : 'store_unavailable',
+        ...(!up && { store: { pushUrl: config.lokiPushUrl, lastAnswer: cause } }),
+        version: SERVICE.version,
+        uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+      },
+    };
+  },
   describe: { groupId: config.groupId, pushUrl: config.lokiPushUrl },
 });
 

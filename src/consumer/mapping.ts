@@ -14,7 +14,11 @@ import type { AttributeValue, DecodedLogRecord, DecodedResourceLogs } from '../s
 export interface MappedEntry {
   labels: Record<string, string>;
   entry: LokiEntry;
+  /** Where the entry came from, shared objects of the decoded message: re-encoded for the DLQ. */
+  source: { resource: DecodedResourceLogs; scope: DecodedScopeLogs; record: DecodedLogRecord };
 }
+
+type DecodedScopeLogs = DecodedResourceLogs['scopes'][number];
 
 /** Attributes moved out of the line into structured metadata. */
 const METADATA_ATTRIBUTES: Record<string, string> = {
@@ -73,13 +77,22 @@ function lineKey(attribute: string): string {
   return key;
 }
 
+/**
+ * @param logType the `log_type` label (the topic's suffix)
+ * @param nowNs timestamp for records with neither time nor observed time, ns since the epoch
+ * @param partition the Kafka partition, as the `messaging_destination_partition_id` label: each
+ *   partition feeds streams of its own, so Loki's per-stream "too far behind" rule compares a
+ *   lagging partition's entries only with that partition's (see limits.ts)
+ */
 export function mapResourceLogs(
   resourceLogs: DecodedResourceLogs[],
   logType: string,
   nowNs: bigint,
+  partition?: number,
 ): MappedEntry[] {
   const mapped: MappedEntry[] = [];
-  for (const { resource, scopes } of resourceLogs) {
+  for (const resourceEntry of resourceLogs) {
+    const { resource, scopes } = resourceEntry;
     const serviceName = asString(resource['service.name']) ?? 'unknown_service';
     const environment = asString(resource['deployment.environment.name']) ?? 'unknown';
     // One label object per level and resource, shared by its entries, so that grouping them
@@ -93,6 +106,9 @@ export function mapResourceLogs(
           log_type: logType,
           level,
           deployment_environment: environment,
+          ...(partition !== undefined && {
+            messaging_destination_partition_id: String(partition),
+          }),
         };
         labelsByLevel.set(level, labels);
       }
@@ -115,6 +131,7 @@ export function mapResourceLogs(
           line[lineKey(key)] = toJson(value);
         }
         mapped.push({
+          source: { resource: resourceEntry, scope, record },
           labels: labelsFor(levelOf(record)),
           entry: {
             timestampNs: timestampOf(record, nowNs),

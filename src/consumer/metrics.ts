@@ -4,18 +4,48 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { createSelfMetrics } from '../shared/self-observability.ts';
+import { DEAD_LETTER_REASONS } from './rejections.ts';
+
+/** `error.type` values of `log_consumer_push_retries_total`, all exposed at 0 from the start. */
+export const RETRY_ERROR_TYPES = ['network', 'timeout', '429', '5xx', '4xx', 'dead_letter_write'];
+
+/** Maps a retry cause (as the delivery engine reports it) to its stable `error.type`. */
+export function retryErrorType(cause: string): string {
+  if (cause.startsWith('dead-letter topic')) return 'dead_letter_write';
+  if (cause.startsWith('HTTP 429')) return '429';
+  if (cause.startsWith('HTTP 5')) return '5xx';
+  if (cause.startsWith('HTTP 4')) return '4xx';
+  if (cause.startsWith('TimeoutError')) return 'timeout';
+  return 'network';
+}
 
 export interface ConsumerMetrics {
   readonly prometheus: PrometheusExporter;
   consumed(topic: string, count: number): void;
   pushed(topic: string, count: number, seconds: number, entries: number): void;
+  /** A push or dead-letter write failed with `cause` and is retried. */
   retried(cause: string): void;
+  /** `count` records (1 for a whole undecodable message) were dead-lettered for `reason`. */
   deadLettered(topic: string, reason: string, count: number): void;
+  /** Whether the store acknowledges pushes; `cause` is its last answer when not. */
+  setStoreUp(up: boolean): void;
+  /** `count` records are sent again while a refused push is narrowed down. */
+  resentWhileIsolating(topic: string, count: number): void;
+  /** The consumer (re)joined its group: a rebalance when it happens after the first. */
+  joinedGroup(): void;
   setLag(topic: string, partition: number, lag: number): void;
   shutdown(): Promise<void>;
 }
 
-export function createConsumerMetrics(serviceName: string, version: string): ConsumerMetrics {
+/**
+ * @param topics log topics whose per-topic counters are exposed at 0 from the first scrape, so
+ *   that `increase()` in alert rules sees the first event
+ */
+export function createConsumerMetrics(
+  serviceName: string,
+  version: string,
+  topics: readonly string[] = [],
+): ConsumerMetrics {
   const { prometheus, meter, shutdown } = createSelfMetrics(
     { 'service.name': serviceName, 'service.version': version },
     'log-consumer',
@@ -34,9 +64,37 @@ export function createConsumerMetrics(serviceName: string, version: string): Con
     unit: '{retry}',
   });
   const deadLetters = meter.createCounter('log_consumer.records.dead_lettered', {
-    description: 'Kafka messages sent to the dead-letter topic',
-    unit: '{message}',
+    description: 'Log records sent to the dead-letter topic (an undecodable message counts as one)',
+    unit: '{record}',
   });
+  const resent = meter.createCounter('log_consumer.records.resent', {
+    description:
+      'Records pushed again while a refused push is narrowed down to the refused records',
+    unit: '{record}',
+  });
+  const groupJoins = meter.createCounter('log_consumer.group.joins', {
+    description: 'Times the consumer joined its consumer group; more than one means rebalances',
+    unit: '{join}',
+  });
+  let storeUp = 1;
+  meter
+    .createObservableGauge('log_consumer.store.up', {
+      description: '1 while the log store acknowledges pushes, 0 while it fails or refuses them',
+      unit: '1',
+    })
+    .addCallback((result) => result.observe(storeUp));
+  // Every known series exists from the first scrape, at 0.
+  for (const topic of topics) {
+    const attributes = { 'messaging.destination.name': topic };
+    consumed.add(0, attributes);
+    pushed.add(0, attributes);
+    resent.add(0, attributes);
+    for (const reason of DEAD_LETTER_REASONS) {
+      deadLetters.add(0, { ...attributes, 'error.type': reason });
+    }
+  }
+  for (const type of RETRY_ERROR_TYPES) retries.add(0, { 'error.type': type });
+  groupJoins.add(0);
   const pushDuration = meter.createHistogram('log_consumer.push.duration', {
     description: 'Time from first push attempt to acknowledgement, retries included',
     unit: 's',
@@ -75,8 +133,11 @@ export function createConsumerMetrics(serviceName: string, version: string): Con
       batchSize.record(entries);
       lastPushSeconds = Date.now() / 1000;
     },
-    retried: (cause) =>
-      retries.add(1, { 'error.type': cause.startsWith('HTTP') ? cause : 'network' }),
+    retried: (cause) => retries.add(1, { 'error.type': retryErrorType(cause) }),
+    setStoreUp: (up) => (storeUp = up ? 1 : 0),
+    joinedGroup: () => groupJoins.add(1),
+    resentWhileIsolating: (topic, count) =>
+      resent.add(count, { 'messaging.destination.name': topic }),
     deadLettered: (topic, reason, count) =>
       deadLetters.add(count, { 'messaging.destination.name': topic, 'error.type': reason }),
     setLag: (topic, partition, lag) =>

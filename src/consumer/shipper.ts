@@ -6,7 +6,9 @@
  * mark its offsets and commit. A crash between push and commit re-delivers at most that chunk,
  * which is the bound on duplicates.
  */
+import { setTimeout } from 'node:timers/promises';
 import {
+  CompressionTypes,
   Kafka,
   logLevel,
   Partitioners,
@@ -14,21 +16,20 @@ import {
   type Consumer,
   type EachBatchPayload,
   type KafkaMessage,
+  type Message,
   type Producer,
 } from 'kafkajs';
 import { LOG_TOPIC_PREFIX } from '../shared/kafka-topics.ts';
 import { formatLabels, nowNs, type LokiStream } from '../shared/loki-push.ts';
-import type { ConsumerConfig } from './config.ts';
+import { encodeResourceLogs, type DecodedResourceLogs } from '../shared/otlp-logs.ts';
+import { HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, type ConsumerConfig } from './config.ts';
 import { decodeMessage, UndecodableMessage } from './decode.ts';
-import { LokiClient, PushAborted } from './loki-client.ts';
+import { deliver, DeliveryAborted, type DeadLetter, type DeliveryMessage } from './delivery.ts';
+import { LimitChecker } from './limits.ts';
+import { LokiClient } from './loki-client.ts';
 import { mapResourceLogs, type MappedEntry } from './mapping.ts';
 import type { ConsumerMetrics } from './metrics.ts';
-
-interface DeadLetter {
-  message: KafkaMessage;
-  reason: string;
-  detail: string;
-}
+import { causeOf } from './rejections.ts';
 
 /** Groups entries by label set, one Loki stream per distinct set. */
 export function toStreams(entries: MappedEntry[]): LokiStream[] {
@@ -52,9 +53,6 @@ export function toStreams(entries: MappedEntry[]): LokiStream[] {
   return [...byText.values()];
 }
 
-const approximateBytes = (entries: MappedEntry[]) =>
-  entries.reduce((sum, { entry }) => sum + entry.line.length + 100, 0);
-
 export interface ShipperOptions {
   /** How often the topic list is checked for new matching topics. */
   topicRefreshMs: number;
@@ -71,9 +69,12 @@ export class LogShipper {
   readonly #producer: Producer;
   readonly #admin: Admin;
   readonly #loki: LokiClient;
+  readonly #limits: LimitChecker | undefined;
   readonly #stopping = new AbortController();
   readonly #subscribed = new Set<string>();
   #ready = false;
+  #storeUp = true;
+  #storeCause: string | undefined;
   #timers: NodeJS.Timeout[] = [];
 
   constructor(config: ConsumerConfig, metrics: ConsumerMetrics, options: ShipperOptions) {
@@ -88,9 +89,10 @@ export class LogShipper {
     this.#consumer = kafka.consumer({
       groupId: config.groupId,
       maxWaitTimeInMs: config.batch.maxWaitMs,
-      // A push may be retried for a long time; the session must survive it (heartbeats are
-      // sent between retries).
-      sessionTimeout: 30_000,
+      // A push may be retried for as long as the store is away; the delivery engine heartbeats
+      // while it waits, so the session survives any outage.
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
     });
     this.#producer = kafka.producer({
       idempotent: true,
@@ -98,22 +100,16 @@ export class LogShipper {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.#admin = kafka.admin();
+    this.#limits = config.limits && new LimitChecker(config.limits);
     this.#loki = new LokiClient({
       pushUrl: config.lokiPushUrl,
       tenant: config.lokiTenant,
       format: config.pushFormat,
       timeoutMs: config.pushTimeoutMs,
-      retry: config.retry,
-      stopSignal: this.#stopping.signal,
-      onRetry: (attempt, cause) => {
-        this.#metrics.retried(cause);
-        if (attempt === 1 || attempt % 10 === 0) {
-          this.#options.log('push failed, retrying', { attempt, cause });
-        }
-      },
     });
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
       this.#ready = true;
+      this.#metrics.joinedGroup();
       this.#options.log('joined consumer group', { memberAssignment: payload.memberAssignment });
     });
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
@@ -133,7 +129,29 @@ export class LogShipper {
     return this.#ready;
   }
 
+  /** The log store's state: up unless its last answer was an outage, with that answer. */
+  get store(): { up: boolean; cause: string | undefined } {
+    return { up: this.#storeUp, cause: this.#storeCause };
+  }
+
+  /**
+   * Checks the push URL with an empty push. A wrong URL, tenant or credentials is reported (log,
+   * /health, log_consumer_store_up) rather than fatal: records wait in Kafka until it is fixed.
+   */
+  async checkStore(): Promise<void> {
+    const result = await this.#loki.probe();
+    if (result.ok) this.#setStoreState(true);
+    else {
+      this.#setStoreState(false, result.cause);
+      this.#options.log('push URL check failed; records wait in Kafka until the store answers', {
+        pushUrl: this.#config.lokiPushUrl,
+        cause: result.cause,
+      });
+    }
+  }
+
   async start(): Promise<void> {
+    await this.checkStore();
     await Promise.all([this.#admin.connect(), this.#producer.connect(), this.#consumer.connect()]);
     await this.#subscribeToNewTopics();
     this.#timers.push(
@@ -154,7 +172,7 @@ export class LogShipper {
 
   async #restartAfterCrash(): Promise<void> {
     for (let attempt = 1; !this.#stopping.signal.aborted; attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * 2 ** attempt)));
+      await setTimeout(Math.min(30_000, 1000 * 2 ** attempt));
       try {
         await this.#consumer.disconnect();
         await this.#consumer.connect();
@@ -227,126 +245,235 @@ export class LogShipper {
   async #shipBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale } =
       payload;
-    const { topic } = batch;
+    const { topic, partition } = batch;
     const logType = topic.startsWith(LOG_TOPIC_PREFIX)
       ? topic.slice(LOG_TOPIC_PREFIX.length)
       : topic;
-    const { maxEntries, maxBytes } = this.#config.batch;
+    const stopping = this.#stopping.signal;
 
-    let chunk: { message: KafkaMessage; entries: MappedEntry[] }[] = [];
-    let chunkEntries = 0;
-    let chunkBytes = 0;
-    let deadLetters: DeadLetter[] = [];
-
-    const flush = async () => {
-      if (chunk.length === 0) return;
-      const entries = chunk.flatMap((item) => item.entries);
-      if (entries.length > 0) await this.#push(topic, chunk, entries, deadLetters);
-      if (deadLetters.length > 0) await this.#deadLetter(topic, batch.partition, deadLetters);
-      const last = chunk.at(-1);
-      if (last) {
-        resolveOffset(last.message.offset);
-        // With autoCommit off, commitOffsetsIfNecessary() without arguments never commits; the
-        // committed offset is the next one to read.
-        const next = (BigInt(last.message.offset) + 1n).toString();
-        await commitOffsetsIfNecessary({
-          topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],
-        });
+    const raw = new Map<DeliveryMessage<MappedEntry>, KafkaMessage>();
+    const messages: DeliveryMessage<MappedEntry>[] = [];
+    for (const message of batch.messages) {
+      let delivery: DeliveryMessage<MappedEntry>;
+      try {
+        const records = mapResourceLogs(
+          decodeMessage(message.value, this.#config.messageEncoding),
+          logType,
+          nowNs(),
+          partition,
+        );
+        delivery = { offset: message.offset, records };
+        this.#metrics.consumed(topic, records.length);
+      } catch (error) {
+        if (!(error instanceof UndecodableMessage)) throw error;
+        delivery = {
+          offset: message.offset,
+          records: [],
+          poison: { reason: 'undecodable', detail: error.message },
+        };
+        this.#metrics.consumed(topic, 0);
       }
-      await heartbeat();
-      chunk = [];
-      chunkEntries = 0;
-      chunkBytes = 0;
-      deadLetters = [];
-    };
+      raw.set(delivery, message);
+      messages.push(delivery);
+    }
 
     try {
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale()) break;
-        let entries: MappedEntry[] = [];
-        try {
-          entries = mapResourceLogs(
-            decodeMessage(message.value, this.#config.messageEncoding),
-            logType,
-            nowNs(),
-          );
-        } catch (error) {
-          if (!(error instanceof UndecodableMessage)) throw error;
-          deadLetters.push({ message, reason: 'undecodable', detail: error.message });
-        }
-        this.#metrics.consumed(topic, entries.length);
-        const bytes = approximateBytes(entries);
-        if (
-          chunk.length > 0 &&
-          (chunkEntries + entries.length > maxEntries || chunkBytes + bytes > maxBytes)
-        ) {
-          await flush();
-        }
-        chunk.push({ message, entries });
-        chunkEntries += entries.length;
-        chunkBytes += bytes;
-      }
-      if (isRunning() && !isStale()) await flush();
+      await deliver<MappedEntry>(
+        messages,
+        {
+          push: (records) => this.#loki.attempt(toStreams([...records]), stopping),
+          deadLetter: (letters) => this.#deadLetter(topic, partition, letters, raw),
+          commit: async (nextOffset) => {
+            resolveOffset((BigInt(nextOffset) - 1n).toString());
+            // With autoCommit off, commitOffsetsIfNecessary() without arguments never commits;
+            // the committed offset is the next one to read.
+            await commitOffsetsIfNecessary({
+              topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
+            });
+          },
+          heartbeat,
+          sleep: (ms) => setTimeout(ms, undefined, { signal: stopping }),
+          random: Math.random,
+          stopRequested: () => stopping.aborted || !isRunning() || isStale(),
+          ...(this.#limits && { check: (record) => this.#limits?.check(record) }),
+          sizeOf: (record) => record.entry.line.length + 100,
+          now: () => performance.now(),
+          observe: {
+            pushed: (records, seconds) => {
+              this.#metrics.pushed(topic, records.length, seconds, records.length);
+            },
+            deadLettered: (letters) => {
+              for (const { reason, records } of letters) {
+                this.#metrics.deadLettered(topic, reason, Math.max(1, records.length));
+              }
+            },
+            retrying: (attempt, cause) => {
+              this.#metrics.retried(cause);
+              if (attempt === 1 || attempt % 10 === 0) {
+                this.#options.log('push or dead-letter write failed, retrying', {
+                  topic,
+                  partition,
+                  attempt,
+                  cause,
+                });
+              }
+            },
+            isolating: (count) => this.#metrics.resentWhileIsolating(topic, count),
+            storeState: (healthy, cause) => this.#setStoreState(healthy, cause),
+          },
+        },
+        {
+          maxEntries: this.#config.batch.maxEntries,
+          maxBytes: this.#config.batch.maxBytes,
+          retry: this.#config.retry,
+          heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+        },
+      );
     } catch (error) {
-      // Abandoned while stopping: nothing of the chunk was committed, so it is delivered again.
-      if (error instanceof PushAborted) return;
+      // Abandoned while stopping or on revocation: nothing after the last commit is kept, so
+      // the rest is delivered again by whoever owns the partition next.
+      if (error instanceof DeliveryAborted) return;
       throw error;
     }
   }
 
-  async #push(
-    topic: string,
-    chunk: { message: KafkaMessage; entries: MappedEntry[] }[],
-    entries: MappedEntry[],
-    deadLetters: DeadLetter[],
-  ): Promise<void> {
-    const started = performance.now();
-    const result = await this.#loki.push(toStreams(entries));
-    if (result.ok) {
-      this.#metrics.pushed(
-        topic,
-        entries.length,
-        (performance.now() - started) / 1000,
-        entries.length,
-      );
-      return;
+  #setStoreState(healthy: boolean, cause?: string): void {
+    if (healthy === this.#storeUp && cause === this.#storeCause) return;
+    if (!healthy && this.#storeUp) {
+      this.#options.log('log store unavailable or refusing the connection', { cause });
     }
-    // The store refused the content (too old, too long, bad labels...). Find the messages it
-    // refuses by pushing them one at a time; only those go to the dead-letter topic.
-    this.#options.log('push rejected, isolating the rejected messages', {
-      status: result.status,
-      reason: result.reason,
-      messages: chunk.length,
-    });
-    for (const { message, entries: own } of chunk) {
-      if (own.length === 0) continue;
-      const single = await this.#loki.push(toStreams(own));
-      if (single.ok) {
-        this.#metrics.pushed(topic, own.length, (performance.now() - started) / 1000, own.length);
-      } else {
-        deadLetters.push({ message, reason: `rejected_${single.status}`, detail: single.reason });
-      }
-    }
+    if (healthy && !this.#storeUp) this.#options.log('log store reachable again');
+    this.#storeUp = healthy;
+    this.#storeCause = healthy ? undefined : cause;
+    this.#metrics.setStoreUp(healthy);
   }
 
-  async #deadLetter(topic: string, partition: number, deadLetters: DeadLetter[]): Promise<void> {
+  /**
+   * Writes dead letters: an undecodable message as it came, refused records re-encoded as one
+   * OTLP message per source message and reason. Compressed (gzip), since the broker's limit
+   * applies to the compressed batch and the source message was accepted compressed; a value
+   * still too large is truncated, with its size and the cause in headers.
+   */
+  async #deadLetter(
+    topic: string,
+    partition: number,
+    letters: readonly DeadLetter<MappedEntry>[],
+    raw: Map<DeliveryMessage<MappedEntry>, KafkaMessage>,
+  ): Promise<void> {
+    const messages = letters.map((letter) => {
+      const source = raw.get(letter.message);
+      const value =
+        letter.records.length > 0
+          ? Buffer.from(encodeResourceLogs(regroup(letter.records)))
+          : (source?.value ?? null);
+      return {
+        key: source?.key ?? null,
+        value,
+        headers: {
+          ...source?.headers,
+          'dlq.reason': letter.reason,
+          'dlq.detail': causeOf(letter.detail),
+          'dlq.records': String(letter.records.length),
+          'dlq.source.topic': topic,
+          'dlq.source.partition': String(partition),
+          'dlq.source.offset': letter.message.offset,
+          'dlq.time': new Date().toISOString(),
+        },
+      };
+    });
+    try {
+      await this.#sendDeadLetters(messages);
+    } catch (error) {
+      if (!isTooLarge(error)) throw error;
+      // One by one; what is still too large alone is truncated.
+      for (const message of messages) {
+        try {
+          await this.#sendDeadLetters([message]);
+        } catch (single) {
+          if (!isTooLarge(single)) throw single;
+          const size = message.value?.length ?? 0;
+          await this.#sendDeadLetters([
+            {
+              ...message,
+              value: message.value?.subarray(0, this.#config.dlqTruncateBytes) ?? null,
+              headers: {
+                ...message.headers,
+                'dlq.truncated': 'true',
+                'dlq.original.bytes': String(size),
+                'dlq.truncated.cause': describeError(single).slice(0, 500),
+              },
+            },
+          ]);
+        }
+      }
+    }
+    this.#options.log('dead-lettered', {
+      topic,
+      partition,
+      letters: letters.map(({ message, reason, records }) => ({
+        offset: message.offset,
+        reason,
+        records: records.length,
+      })),
+    });
+  }
+
+  async #sendDeadLetters(messages: Message[]): Promise<void> {
     await this.#producer.send({
       topic: this.#config.dlqTopic,
       acks: -1,
-      messages: deadLetters.map(({ message, reason, detail }) => ({
-        key: message.key,
-        value: message.value,
-        headers: {
-          ...message.headers,
-          'dlq.reason': reason,
-          'dlq.detail': detail.slice(0, 1000),
-          'dlq.source.topic': topic,
-          'dlq.source.partition': String(partition),
-          'dlq.source.offset': message.offset,
-        },
-      })),
+      compression: CompressionTypes.GZIP,
+      messages,
     });
-    for (const { reason } of deadLetters) this.#metrics.deadLettered(topic, reason, 1);
-    this.#options.log('dead-lettered', { topic, partition, count: deadLetters.length });
   }
+}
+
+/** Regroups records by their resource and scope (shared objects of the decoded message). */
+export function regroup(records: readonly MappedEntry[]): DecodedResourceLogs[] {
+  const resources = new Map<DecodedResourceLogs, DecodedResourceLogs>();
+  const scopes = new Map<object, DecodedResourceLogs['scopes'][number]>();
+  for (const { source } of records) {
+    let resource = resources.get(source.resource);
+    if (!resource) {
+      resource = { resource: source.resource.resource, scopes: [] };
+      resources.set(source.resource, resource);
+    }
+    let scope = scopes.get(source.scope);
+    if (!scope) {
+      scope = { name: source.scope.name, version: source.scope.version, records: [] };
+      scopes.set(source.scope, scope);
+      resource.scopes.push(scope);
+    }
+    scope.records.push(source.record);
+  }
+  return [...resources.values()];
+}
+
+/** True when Kafka refused a produce for its size (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE). */
+function isTooLarge(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (item: unknown): boolean => {
+    if (!item || typeof item !== 'object' || seen.has(item)) return false;
+    seen.add(item);
+    const fields = item as {
+      type?: unknown;
+      message?: unknown;
+      originalError?: unknown;
+      cause?: unknown;
+      errors?: unknown;
+    };
+    if (typeof fields.type === 'string' && /TOO_LARGE/.test(fields.type)) return true;
+    if (
+      typeof fields.message === 'string' &&
+      /larger than the maximum|too large/i.test(fields.message)
+    )
+      return true;
+    if (visit(fields.originalError) || visit(fields.cause)) return true;
+    return Array.isArray(fields.errors) && fields.errors.some(visit);
+  };
+  return visit(error);
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

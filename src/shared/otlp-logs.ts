@@ -223,3 +223,51 @@ export function encodeExportLogsServiceRequest(
   });
   return ExportLogsServiceRequest.encode(message).finish();
 }
+
+function encodeAnyValue(value: AttributeValue): Record<string, unknown> {
+  if (value === null) return {};
+  if (typeof value === 'string') return { string_value: value };
+  if (typeof value === 'boolean') return { bool_value: value };
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) ? { int_value: value } : { double_value: value };
+  }
+  if (value instanceof Uint8Array) return { bytes_value: value };
+  if (Array.isArray(value)) return { array_value: { values: value.map(encodeAnyValue) } };
+  return { kvlist_value: { values: encodeKeyValues(value) } };
+}
+
+function encodeKeyValues(attributes: Record<string, AttributeValue>) {
+  return Object.entries(attributes).map(([key, value]) => ({ key, value: encodeAnyValue(value) }));
+}
+
+/**
+ * Encodes decoded resource logs back into an OTLP ExportLogsServiceRequest (protobuf), e.g. to
+ * dead-letter just the refused records of a message as a message the consumer reads again.
+ * Round trip with decodeExportLogsServiceRequest keeps every field it decodes, except that an
+ * integer-valued double comes back as an int (the decoded form does not tell them apart).
+ *
+ * @param resourceLogs as decodeExportLogsServiceRequest returns them (ids as hex strings)
+ * @returns the protobuf bytes
+ */
+export function encodeResourceLogs(resourceLogs: readonly DecodedResourceLogs[]): Uint8Array {
+  const message = ExportLogsServiceRequest.fromObject({
+    resource_logs: resourceLogs.map(({ resource, scopes }) => ({
+      resource: { attributes: encodeKeyValues(resource) },
+      scope_logs: scopes.map((scope) => ({
+        scope: { name: scope.name, version: scope.version },
+        log_records: scope.records.map((record) => ({
+          time_unix_nano: record.timeUnixNano.toString(),
+          observed_time_unix_nano: record.observedTimeUnixNano.toString(),
+          severity_number: record.severityNumber,
+          severity_text: record.severityText,
+          body: encodeAnyValue(record.body),
+          attributes: encodeKeyValues(record.attributes),
+          ...(record.traceId && { trace_id: Buffer.from(record.traceId, 'hex') }),
+          ...(record.spanId && { span_id: Buffer.from(record.spanId, 'hex') }),
+          ...(record.eventName && { event_name: record.eventName }),
+        })),
+      })),
+    })),
+  });
+  return ExportLogsServiceRequest.encode(message).finish();
+}

@@ -18,7 +18,7 @@ import {
   waitForRecords,
   type RunningProcess,
 } from '../integration/pipeline-support.ts';
-import { ctx, kafka, poll, uniqueToken } from '../integration/support.ts';
+import { ctx, endpoint, kafka, poll, uniqueToken } from '../integration/support.ts';
 import { scrapeMetric } from '../../stack/index.ts';
 
 const RESULTS = 'bench/results/faults.json';
@@ -150,22 +150,67 @@ describe('faults under steady traffic', function () {
     expect(result.duplicated).to.be.at.most(CONSUMER_BATCH_MAX_ENTRIES);
   });
 
-  it('log store down for 60 s: nothing lost, lag drains afterwards', async () => {
-    const result = await underTraffic('Log store down 60 s', 1800, () =>
-      outage('victorialogs', 60, 'SIGTERM'),
-    );
-    const consumer = running[0];
-    if (consumer) {
+  for (const seconds of [60, 300]) {
+    const label = seconds < 120 ? `${seconds} s` : `${seconds / 60} minutes`;
+    it(`log store down for ${label}: nothing lost, no duplicate, no rebalance, lag drains`, async function () {
+      this.timeout((seconds + 300) * 1000);
+      // Traffic for the whole outage and some 20 s either side of it.
+      const requests = Math.max(1800, (seconds + 40) * 20);
+      const result = await underTraffic(`Log store down ${label}`, requests, () =>
+        outage('victorialogs', seconds, 'SIGTERM'),
+      );
+      const consumer = running[0];
+      if (!consumer) throw new Error('the consumer is not running');
       await poll(
         async () =>
           (await metricValue(consumer.url, 'log_consumer_lag')) === 0 ? true : undefined,
-        {
-          timeoutMs: 120_000,
-        },
+        { timeoutMs: 120_000 },
       );
-    }
-    record(result);
+      // The consumer heartbeats while it waits for the store: it never leaves its group, so the
+      // partitions never move and nothing it pushed is pushed again by a new owner.
+      const joins = await metricValue(consumer.url, 'log_consumer_group_joins_total');
+      const retries = await metricValue(consumer.url, 'log_consumer_push_retries_total');
+      record({ ...result, note: `group joins ${joins} (no rebalance), push retries ${retries}` });
+      expect(result.lost).to.equal(0);
+      expect(result.duplicated).to.equal(0);
+      expect(joins).to.equal(1);
+      expect(retries).to.be.greaterThan(0);
+    });
+  }
+
+  it('misconfigured push URL for 30 s: an outage, nothing dead-lettered, all stored once after the fix', async () => {
+    let wrongDeadLettered = -1;
+    let wrongHealth = 0;
+    let fixed: RunningProcess | undefined;
+    const result = await underTraffic('Misconfigured push URL 30 s, then fixed', 1200, async () => {
+      await running[0]?.stop('SIGTERM'); // underTraffic starts a correctly configured consumer first
+      const wrong = await track(
+        startConsumer(
+          { LOKI_PUSH_URL: `${endpoint.lokiPush.replace(/push$/, 'pushX')}` },
+          { waitForHealth: false },
+        ),
+      );
+      await sleep(30_000);
+      wrongHealth = (await fetch(`${wrong.url}/health`)).status;
+      wrongDeadLettered = await metricValue(wrong.url, 'log_consumer_records_dead_lettered_total');
+      await wrong.stop('SIGTERM');
+      fixed = await track(startConsumer());
+      return 30;
+    });
+    if (!fixed) throw new Error('the fixed consumer did not start');
+    const consumer = fixed;
+    await poll(
+      async () => ((await metricValue(consumer.url, 'log_consumer_lag')) === 0 ? true : undefined),
+      { timeoutMs: 120_000 },
+    );
+    record({
+      ...result,
+      note: `while wrong: /health ${wrongHealth}, dead-lettered ${wrongDeadLettered}; lag 0 after the fix`,
+    });
+    expect(wrongHealth).to.equal(503);
+    expect(wrongDeadLettered).to.equal(0);
     expect(result.lost).to.equal(0);
+    expect(result.duplicated).to.equal(0);
   });
 
   for (const seconds of [10, 60]) {

@@ -30,8 +30,15 @@ export { ComponentGroup as TrackedProcesses };
 
 export const CONSUMER_BATCH_MAX_ENTRIES = 100;
 
-/** The log consumer; resolves once it has joined the consumer group (its /health is 200). */
-export async function startConsumer(env: Record<string, string> = {}): Promise<RunningProcess> {
+/**
+ * The log consumer; resolves once it has joined the consumer group and the store answers (its
+ * /health is 200), or, with `waitForHealth: false`, once it serves /metrics (for a store that is
+ * down or misconfigured on purpose).
+ */
+export async function startConsumer(
+  env: Record<string, string> = {},
+  { waitForHealth = true } = {},
+): Promise<RunningProcess> {
   const consumer = await startComponent('consumer', endpoint, {
     env: {
       TOPIC_REFRESH_MS: '1000',
@@ -42,7 +49,8 @@ export async function startConsumer(env: Record<string, string> = {}): Promise<R
       ...env,
     },
   });
-  await poll(async () => ((await fetch(`${consumer.url}/health`)).ok ? true : undefined), {
+  const path = waitForHealth ? '/health' : '/metrics';
+  await poll(async () => ((await fetch(`${consumer.url}${path}`)).ok ? true : undefined), {
     timeoutMs: 90_000,
   });
   return consumer;
