@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { KAFKA_TOPICS, LOG_TOPIC_PREFIX, logTopicFor } from '../../src/shared/kafka-topics.ts';
+import {
+  KAFKA_TOPICS,
+  LOG_TOPIC_PREFIX,
+  TOPIC_MAX_MESSAGE_BYTES,
+  logTopicFor,
+} from '../../src/shared/kafka-topics.ts';
 import { decodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
 import type { AttributeValue } from '../../src/shared/otlp-logs.ts';
 import { collectFrom, endpoint, poll, uniqueToken } from './support.ts';
@@ -11,14 +16,23 @@ const LOG_TOPICS = KAFKA_TOPICS.map((topic) => topic.name).filter(
 
 interface Arrival {
   topic: string;
+  /** Size of the Kafka record's value that carried it. */
+  messageBytes: number;
   body: AttributeValue;
+  attributes: Record<string, AttributeValue>;
   recordType: AttributeValue;
   resource: Record<string, AttributeValue>;
 }
 
-function otlpRecord(body: string, logType: string | undefined): object {
-  const attributes =
-    logType === undefined ? [] : [{ key: 'log.type', value: { stringValue: logType } }];
+function otlpRecord(
+  body: string,
+  logType: string | undefined,
+  extra: Record<string, string> = {},
+): object {
+  const attributes = [
+    ...(logType === undefined ? [] : [{ key: 'log.type', value: { stringValue: logType } }]),
+    ...Object.entries(extra).map(([key, value]) => ({ key, value: { stringValue: value } })),
+  ];
   return {
     timeUnixNano: `${BigInt(Date.now()) * 1_000_000n}`,
     severityNumber: 9,
@@ -29,7 +43,12 @@ function otlpRecord(body: string, logType: string | undefined): object {
 }
 
 async function postLogs(records: object[]): Promise<void> {
-  const response = await fetch(`${endpoint.otlpHttp}/v1/logs`, {
+  const response = await sendLogs(records);
+  expect(response.status, await response.text()).to.equal(200);
+}
+
+function sendLogs(records: object[]): Promise<Response> {
+  return fetch(`${endpoint.otlpHttp}/v1/logs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -44,7 +63,28 @@ async function postLogs(records: object[]): Promise<void> {
       ],
     }),
   });
-  expect(response.status, await response.text()).to.equal(200);
+}
+
+/** The Collector's own counter, summed over its label sets (0 while it has no series). */
+async function collectorCounter(name: string): Promise<number> {
+  const text = await (await fetch(endpoint.collectorMetrics)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}
+
+async function arrivalsOf(collected: Collected, token: string, count: number): Promise<Arrival[]> {
+  return poll(
+    async () => {
+      const found = arrivals(collected, token);
+      return found.length >= count ? found : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
 }
 
 /** Decodes every otlp_proto message seen so far and keeps the records carrying `token`. */
@@ -64,7 +104,9 @@ function arrivals(collected: Collected, token: string): Arrival[] {
           if (typeof record.body === 'string' && record.body.includes(token)) {
             found.push({
               topic,
+              messageBytes: message.value.length,
               body: record.body,
+              attributes: record.attributes,
               recordType: record.attributes['log.type'] ?? null,
               resource: resourceLogs.resource,
             });
@@ -133,5 +175,61 @@ describe('OpenTelemetry Collector: OTLP/HTTP logs to Kafka topics', () => {
       'other',
     );
     expect(found).to.have.length(types.length);
+  });
+
+  // One OTLP request from the SDK can be larger than one Kafka record may be: 90 access
+  // records with a 12 000-byte User-Agent each are about 1.1 MB. The exporter's batcher splits
+  // the request between records; as one record the producer refused it as MESSAGE_TOO_LARGE
+  // and all 90 were dropped.
+  it('splits a request larger than a Kafka record may be: all 90 records of 12 KB arrive', async () => {
+    const token = uniqueToken('big');
+    const userAgent = 'u'.repeat(12_000);
+    const failedBefore = await collectorCounter('otelcol_exporter_send_failed_log_records_total');
+    await postLogs(
+      Array.from({ length: 90 }, (_, i) =>
+        otlpRecord(`${token} n=${i}`, 'access', { 'user_agent.original': userAgent }),
+      ),
+    );
+    const found = await arrivalsOf(collected, token, 90);
+    expect(new Set(found.map((arrival) => arrival.body)).size).to.equal(90);
+    expect(found.every((arrival) => arrival.topic === 'api-logs-access')).to.equal(true);
+    const intact = found.filter(
+      (arrival) => arrival.attributes['user_agent.original'] === userAgent,
+    );
+    expect(intact).to.have.length(90);
+    // More than one Kafka record carried them, each within the topics' limit.
+    const sizes = new Set(found.map((arrival) => arrival.messageBytes));
+    expect(sizes.size).to.be.greaterThan(1);
+    for (const size of sizes) expect(size).to.be.at.most(TOPIC_MAX_MESSAGE_BYTES);
+    expect(await collectorCounter('otelcol_exporter_send_failed_log_records_total')).to.equal(
+      failedBefore,
+    );
+  });
+
+  // A record that is itself bigger than a Kafka record cannot be split; the Collector cuts its
+  // oversized values (transform/bound) so that it still travels, and says so on the record.
+  it('cuts a 2 MB body and a 2 MB attribute to 16 KiB instead of dropping the record', async () => {
+    const token = uniqueToken('huge');
+    const neighbour = uniqueToken('neighbour');
+    await postLogs([
+      otlpRecord(`${token} ${'b'.repeat(2_000_000)}`, 'app', {
+        'huge.value': 'v'.repeat(2_000_000),
+      }),
+      otlpRecord(`${neighbour} after the huge one`, 'app'),
+    ]);
+    const [arrival] = await arrivalsOf(collected, token, 1);
+    expect(String(arrival?.body)).to.have.length(16_384);
+    expect(String(arrival?.attributes['huge.value'])).to.have.length(16_384);
+    expect(arrival?.attributes['log.record.truncated']).to.equal(true);
+    expect(arrival?.messageBytes).to.be.at.most(TOPIC_MAX_MESSAGE_BYTES);
+    // The record next to it in the same request is untouched.
+    const [next] = await arrivalsOf(collected, neighbour, 1);
+    expect(next?.attributes['log.record.truncated']).to.equal(undefined);
+  });
+
+  it('refuses an OTLP request over max_request_body_size', async () => {
+    const response = await sendLogs([otlpRecord('x'.repeat(21 * 1024 * 1024), 'app')]);
+    await response.body?.cancel();
+    expect(response.status).to.be.oneOf([400, 413]);
   });
 });
