@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import kafkajs from 'kafkajs';
 import {
   KAFKA_TOPICS,
   LOG_TOPIC_PREFIX,
@@ -7,7 +8,7 @@ import {
 } from '../../src/shared/kafka-topics.ts';
 import { decodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
 import type { AttributeValue } from '../../src/shared/otlp-logs.ts';
-import { collectFrom, endpoint, poll, uniqueToken } from './support.ts';
+import { collectFrom, endpoint, kafka, poll, uniqueToken } from './support.ts';
 import type { Collected } from './support.ts';
 
 const LOG_TOPICS = KAFKA_TOPICS.map((topic) => topic.name).filter(
@@ -177,6 +178,32 @@ describe('OpenTelemetry Collector: OTLP/HTTP logs to Kafka topics', () => {
     expect(found).to.have.length(types.length);
   });
 
+  it("sets every topic's max.message.bytes to the producer's limit", async () => {
+    const admin = kafka('it-collector-admin').admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: KAFKA_TOPICS.map((topic) => ({
+          type: kafkajs.ConfigResourceTypes.TOPIC,
+          name: topic.name,
+          configNames: ['max.message.bytes'],
+        })),
+      });
+      const limits = Object.fromEntries(
+        resources.map((resource) => [
+          resource.resourceName,
+          Number(resource.configEntries[0]?.configValue),
+        ]),
+      );
+      expect(limits).to.deep.equal(
+        Object.fromEntries(KAFKA_TOPICS.map((topic) => [topic.name, TOPIC_MAX_MESSAGE_BYTES])),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   // One OTLP request from the SDK can be larger than one Kafka record may be: 90 access
   // records with a 12 000-byte User-Agent each are about 1.1 MB. The exporter's batcher splits
   // the request between records; as one record the producer refused it as MESSAGE_TOO_LARGE
@@ -184,7 +211,7 @@ describe('OpenTelemetry Collector: OTLP/HTTP logs to Kafka topics', () => {
   it('splits a request larger than a Kafka record may be: all 90 records of 12 KB arrive', async () => {
     const token = uniqueToken('big');
     const userAgent = 'u'.repeat(12_000);
-    const failedBefore = await collectorCounter('otelcol_exporter_send_failed_log_records_total');
+    const failedBefore = await collectorCounter('otelcol_exporter_send_failed_log_records');
     await postLogs(
       Array.from({ length: 90 }, (_, i) =>
         otlpRecord(`${token} n=${i}`, 'access', { 'user_agent.original': userAgent }),
@@ -201,7 +228,7 @@ describe('OpenTelemetry Collector: OTLP/HTTP logs to Kafka topics', () => {
     const sizes = new Set(found.map((arrival) => arrival.messageBytes));
     expect(sizes.size).to.be.greaterThan(1);
     for (const size of sizes) expect(size).to.be.at.most(TOPIC_MAX_MESSAGE_BYTES);
-    expect(await collectorCounter('otelcol_exporter_send_failed_log_records_total')).to.equal(
+    expect(await collectorCounter('otelcol_exporter_send_failed_log_records')).to.equal(
       failedBefore,
     );
   });
@@ -225,6 +252,26 @@ describe('OpenTelemetry Collector: OTLP/HTTP logs to Kafka topics', () => {
     // The record next to it in the same request is untouched.
     const [next] = await arrivalsOf(collected, neighbour, 1);
     expect(next?.attributes['log.record.truncated']).to.equal(undefined);
+  });
+
+  // 40 values of 16 000 bytes are one record of 640 KB, over the batcher's max_size even with
+  // every value under 16 KiB. Kept whole, the batcher would drop it and, at this release, the
+  // records after it in the same request; instead it keeps 24 attributes and says so.
+  it('keeps 24 attributes of a record with 40 big ones, and the record after it', async () => {
+    const token = uniqueToken('wide');
+    const neighbour = uniqueToken('neighbour');
+    const wide = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [`wide.${i}`, 'w'.repeat(16_000)]),
+    );
+    await postLogs([
+      otlpRecord(`${token} forty attributes`, 'app', wide),
+      otlpRecord(`${neighbour} after the wide one`, 'app'),
+    ]);
+    const [arrival] = await arrivalsOf(collected, token, 1);
+    expect(Object.keys(arrival?.attributes ?? {})).to.have.length(24);
+    expect(arrival?.attributes['log.type']).to.equal('app');
+    expect(arrival?.attributes['log.record.truncated']).to.equal(true);
+    await arrivalsOf(collected, neighbour, 1);
   });
 
   it('refuses an OTLP request over max_request_body_size', async () => {

@@ -78,6 +78,20 @@ describe('size limits: the README table agrees with the configuration', () => {
     expect(collector.service.pipelines.logs.processors).to.include('transform/bound');
   });
 
+  it("attributes per record: transform/bound's limit, and a bounded record fits one batch", () => {
+    const statements = (collector.processors['transform/bound']?.log_statements ?? []).flatMap(
+      (group) => group.statements,
+    );
+    const [kept] = limit('attributes kept per log record, Collector');
+    expect(statements).to.include.members([
+      `set(log.attributes["log.record.truncated"], true) where Len(log.attributes) > ${kept}`,
+      `limit(log.attributes, ${kept}, ["log.type", "log.record.truncated"])`,
+    ]);
+    const [value = 0] = limit('one string value of a log record, Collector');
+    // Every attribute and the body at the value limit, with room for keys and framing.
+    expect(((kept ?? 0) + 1) * value * 1.1).to.be.below(kafkaExporter.sending_queue.batch.max_size);
+  });
+
   it("one OTLP request: the receiver's max_request_body_size", () => {
     expect(limit('one OTLP request to the Collector')).to.deep.equal([
       collector.receivers.otlp.protocols.http.max_request_body_size,
@@ -130,6 +144,6 @@ describe('size limits: the README table agrees with the configuration', () => {
   });
 
   it('every row of the table is checked', () => {
-    expect([...limits.keys()]).to.have.length(9);
+    expect([...limits.keys()]).to.have.length(10);
   });
 });
