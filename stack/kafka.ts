@@ -11,7 +11,7 @@ import { stampMatches, writeStamp } from './stamp.ts';
 import type { Context, RunPaths, ServiceDefinition } from './types.ts';
 import { KAFKA_VERSION, SLF4J_VERSION } from './versions.ts';
 
-const { Kafka, logLevel } = kafkajs;
+const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
 // Every command that talks to the broker (up, the demo, benchmarks) would otherwise print
 // kafkajs' TimeoutNegativeWarning on Node >= 23.
 quietKafkajsTimerWarning();
@@ -151,7 +151,11 @@ async function kafkaHealthy(ctx: Context): Promise<boolean> {
   }
 }
 
-/** Creates the project's topics; existing ones are left alone, so it is safe on every `up`. */
+/**
+ * Creates the project's topics with their partition counts and `max.message.bytes`, and sets
+ * that size on topics that already exist (a data directory from before it was set), so the
+ * Collector's producer limit and the topics' always agree. Safe on every `up`.
+ */
 export async function ensureTopics(config: ServicesConfig): Promise<string[]> {
   const kafka = new Kafka({
     clientId: 'services-topics',
@@ -170,6 +174,20 @@ export async function ensureTopics(config: ServicesConfig): Promise<string[]> {
           topic: topic.name,
           numPartitions: topic.partitions,
           replicationFactor: 1,
+          configEntries: [{ name: 'max.message.bytes', value: String(topic.maxMessageBytes) }],
+        })),
+      });
+    }
+    const present = KAFKA_TOPICS.filter((topic) => existing.has(topic.name));
+    if (present.length > 0) {
+      // kafkajs' alterConfigs replaces a topic's overrides as a whole; the project sets no
+      // other topic-level override.
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: present.map((topic) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name: topic.name,
+          configEntries: [{ name: 'max.message.bytes', value: String(topic.maxMessageBytes) }],
         })),
       });
     }

@@ -68,6 +68,30 @@ export function pipelineHealthDashboard(): Dashboard {
         ],
       }),
     )
+    .withPanel(
+      stat('Dropped by the Collector (1h)', PIPELINE.collectorDropped, {
+        unit: 'short',
+        description:
+          'Log records the Collector accepted and then failed to write to Kafka for good (a permanent error, e.g. a Kafka record over the producer limit; transient errors are retried without limit). Alert: LogRecordsDropped.',
+        thresholds: [[1, 'red']],
+      }),
+    )
+    .withPanel(
+      stat('Dropped by the API (1h)', PIPELINE.sdkDropped, {
+        unit: 'short',
+        description:
+          "Log records the API's SDK dropped: batch queue full, or a batch given up after its retry window. Alert: LogRecordsDropped.",
+        thresholds: [[1, 'red']],
+      }),
+    )
+    .withPanel(
+      stat('Failed exports (1h)', PIPELINE.sdkExportFailed, {
+        unit: 'short',
+        description:
+          "The API's failed OTLP export attempts (Collector away, refusing, or the request too big). Retried until the retry window ends; records are lost only when they show as dropped. Alert: LogExportFailing.",
+        thresholds: [[1, 'orange']],
+      }),
+    )
     .withRow(new RowBuilder('Canary (end to end)'))
     .withPanel(
       timeseries(

@@ -195,6 +195,20 @@ const COLLECTOR = 'job=~"$collector"';
 const CONSUMER = 'job=~"$consumer"';
 const CANARY = 'job=~"$canary"';
 
+/**
+ * How much a counter grew over `window`, counting in full a series that appeared inside the
+ * window. Loss counters (failed sends, dropped records) have no series until their first
+ * event, and that first sample already holds it: increase() alone, which needs two samples,
+ * would show 0 for the first burst of loss.
+ */
+function grownBy(selector: string, window: string): string {
+  return `(${selector} unless ${selector} offset ${window}) or increase(${selector}[${window}])`;
+}
+
+const COLLECTOR_SEND_FAILED = 'otelcol_exporter_send_failed_log_records{job=~"$collector"}';
+const SDK_DROPPED = 'otel_sdk_processor_log_processed_total{job=~"$api",error_type!=""}';
+const SDK_EXPORT_FAILED = 'otel_sdk_exporter_log_exported_total{job=~"$api",error_type!=""}';
+
 // The Collector (0.160.0) exposes its own counters without a `_total` suffix; the names below
 // were read from a live :8888 and are checked against one by the integration test.
 export const PIPELINE = {
@@ -234,6 +248,23 @@ export const PIPELINE = {
     'pipeline.collector_send_failed',
     `sum by (exporter) (rate(otelcol_exporter_send_failed_log_records{${COLLECTOR}}[$__rate_interval])) or 0 * sum by (exporter) (rate(otelcol_exporter_sent_log_records{${COLLECTOR}}[$__rate_interval]))`,
     'failed {{exporter}}',
+  ),
+  // Loss over the last hour, for the at-a-glance row; 0 (not "No data") while nothing was lost,
+  // tied to a series that exists in a healthy pipeline so a renamed metric still shows.
+  collectorDropped: promql(
+    'pipeline.collector_dropped',
+    `sum(${grownBy(COLLECTOR_SEND_FAILED, '1h')}) or 0 * sum(otelcol_exporter_sent_log_records{${COLLECTOR}})`,
+    'dropped by the Collector',
+  ),
+  sdkDropped: promql(
+    'pipeline.sdk_dropped',
+    `sum(${grownBy(SDK_DROPPED, '1h')}) or 0 * sum(otel_sdk_processor_log_processed_total{job=~"$api"})`,
+    'dropped by the SDK',
+  ),
+  sdkExportFailed: promql(
+    'pipeline.sdk_export_failed',
+    `sum(${grownBy(SDK_EXPORT_FAILED, '1h')}) or 0 * sum(otel_sdk_exporter_log_exported_total{job=~"$api"})`,
+    'failed exports',
   ),
   collectorQueueSize: promql(
     'pipeline.collector_queue_size',

@@ -68,8 +68,8 @@ describe('faults under steady traffic', function () {
   async function underTraffic(
     name: string,
     requests: number,
-    fault: (api: RunningProcess) => Promise<number>,
-    options: { leadMs?: number; expectComplete?: boolean } = {},
+    fault: (api: RunningProcess, token: string) => Promise<number>,
+    options: { leadMs?: number; expectComplete?: boolean; extraRequests?: () => number } = {},
   ): Promise<FaultResult> {
     const token = uniqueToken('fault');
     await track(startConsumer());
@@ -77,8 +77,10 @@ describe('faults under steady traffic', function () {
     const started = performance.now();
     const traffic = sendTraffic(api.url, token, requests, { pauseMs: RATE_PAUSE_MS });
     await sleep(options.leadMs ?? 2000);
-    const faultSeconds = await fault(api);
-    const result = await traffic;
+    const faultSeconds = await fault(api, token);
+    const steady = await traffic;
+    // Requests the fault itself sent, with request ids under the same token.
+    const result = { ...steady, requests: steady.requests + (options.extraRequests?.() ?? 0) };
     const trafficSeconds = (performance.now() - started) / 1000;
     const recoveryStarted = performance.now();
     let counts: Counts;
@@ -237,6 +239,41 @@ describe('faults under steady traffic', function () {
       if (seconds === 10) expect(result.lost, 'a 10 s outage at the demo rate').to.equal(0);
     });
   }
+
+  it('a burst of records too big for one Kafka record at the Collector: nothing lost', async () => {
+    const collectorUrl = endpoint.collectorMetrics.replace(/\/metrics$/, '');
+    const failedBefore = await scrapeMetric(
+      collectorUrl,
+      'otelcol_exporter_send_failed_log_records',
+    );
+    const BURST = 90;
+    const result = await underTraffic(
+      'Burst of 90 records of 12 KB (1.1 MB) at the Collector',
+      400,
+      async (api, token) => {
+        // 90 requests at once, each with a 12 000-byte User-Agent: the SDK ships their access
+        // records as one OTLP request of about 1.1 MB, more than one Kafka record may hold.
+        const userAgent = 'u'.repeat(12_000);
+        const statuses = await Promise.all(
+          Array.from({ length: BURST }, async (_, i) => {
+            const response = await fetch(`${api.url}/health`, {
+              headers: { 'user-agent': userAgent, 'x-request-id': `${token}-burst-${i}` },
+            });
+            await response.body?.cancel();
+            return response.status;
+          }),
+        );
+        expect(statuses.filter((status) => status === 200)).to.have.length(BURST);
+        return 0;
+      },
+      { extraRequests: () => BURST },
+    );
+    const failed =
+      (await scrapeMetric(collectorUrl, 'otelcol_exporter_send_failed_log_records')) - failedBefore;
+    record({ ...result, note: `Collector send failures ${failed}` });
+    expect(result.lost).to.equal(0);
+    expect(failed).to.equal(0);
+  });
 
   it('poison and oversized messages are dead-lettered and the pipeline keeps flowing', async () => {
     const producer = kafka('fault-poison').producer();
