@@ -27,4 +27,4 @@ USER node
 # The API by default; compose overrides the command for the consumer and the load generator.
 # `--import` loads the OpenTelemetry SDK before any application module (see README).
 EXPOSE 8000 9469
-CMD ["node", "--import", "./dist/telemetry/register.js", "dist/api/main.js"]
+CMD ["node", "--import", "./dist/api/telemetry/register.js", "dist/api/main.js"]

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { buildOpenApiDocument } from '../src/api/openapi.ts';
-import { SERVICE } from '../src/telemetry/service.ts';
+import { SERVICE } from '../src/api/telemetry/service.ts';
 
 const text = `${JSON.stringify(buildOpenApiDocument(SERVICE.version), null, 2)}\n`;
 const [target] = process.argv.slice(2);

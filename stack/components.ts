@@ -18,7 +18,7 @@ export type ComponentName = 'api' | 'consumer' | 'canary' | 'loadgen' | 'dlq';
 
 /** Node arguments of each entry point; the API is started with its telemetry bootstrap. */
 const ENTRY_POINTS: Record<ComponentName, string[]> = {
-  api: ['--import', './src/telemetry/register.ts', 'src/api/main.ts'],
+  api: ['--import', './src/api/telemetry/register.ts', 'src/api/main.ts'],
   consumer: ['src/consumer/main.ts'],
   canary: ['src/canary/main.ts'],
   loadgen: ['src/loadgen/main.ts'],

@@ -16,7 +16,7 @@ import { securityHeaders } from './middleware/security-headers.ts';
 import { mountCollection } from './routes/collections.ts';
 import { mountDocs } from './routes/docs.ts';
 import { mountSystem } from './routes/system.ts';
-import { emitAppLog } from '../telemetry/logs.ts';
+import { emitAppLog } from './telemetry/logs.ts';
 
 export interface App {
   koa: Koa<RequestState>;

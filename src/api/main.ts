@@ -1,13 +1,13 @@
 /**
- * Starts the API. Run with telemetry: `node --import ./src/telemetry/register.ts src/api/main.ts`
+ * Starts the API. Run with telemetry: `node --import ./src/api/telemetry/register.ts src/api/main.ts`
  * (or `npm start` on the built files).
  */
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exitOnConfigError } from '../shared/env.ts';
-import { activeTelemetry } from '../telemetry/sdk.ts';
-import { allRequestsRecorded } from '../telemetry/server-requests.ts';
-import { SERVICE } from '../telemetry/service.ts';
+import { activeTelemetry } from './telemetry/sdk.ts';
+import { allRequestsRecorded } from './telemetry/server-requests.ts';
+import { SERVICE } from './telemetry/service.ts';
 import { createApp } from './app.ts';
 import { readApiConfig, type ApiConfig } from './config.ts';
 import { createApiServer } from './server.ts';

@@ -4,7 +4,7 @@
  * without the application (see telemetry/server-requests.ts).
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
-import { observeServer } from '../telemetry/server-requests.ts';
+import { observeServer } from './telemetry/server-requests.ts';
 import type { ApiConfig } from './config.ts';
 
 /**

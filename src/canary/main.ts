@@ -11,8 +11,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { exitOnConfigError } from '../shared/env.ts';
 import { createSelfMetrics, log, startOpsServer } from '../shared/self-observability.ts';
-import { RetryingLogRecordExporter } from '../telemetry/retrying-exporter.ts';
-import { SERVICE } from '../telemetry/service.ts';
+import { RetryingLogRecordExporter } from '../shared/retrying-exporter.ts';
+import { PACKAGE_VERSION } from '../shared/version.ts';
 import { readCanaryConfig, type CanaryConfig } from './config.ts';
 import { canaryRequestId, LokiReader, VictoriaLogsReader } from './store-reader.ts';
 import { CanaryTracker } from './tracker.ts';
@@ -28,7 +28,7 @@ try {
 const run = randomBytes(4).toString('hex');
 const resourceAttributes = {
   'service.name': 'pipeline-canary',
-  'service.version': SERVICE.version,
+  'service.version': PACKAGE_VERSION,
   'service.instance.id': run,
 };
 
@@ -128,7 +128,7 @@ const server = startOpsServer({
   host: config.metricsHost,
   port: config.metricsPort,
   prometheus,
-  health: () => ({ healthy: true, body: { status: 'ok', run, version: SERVICE.version } }),
+  health: () => ({ healthy: true, body: { status: 'ok', run, version: PACKAGE_VERSION } }),
   describe: { run, store: config.store, storeUrl: config.storeUrl },
 });
 

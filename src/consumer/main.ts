@@ -6,7 +6,7 @@ import { exitOnConfigError } from '../shared/env.ts';
 import { KAFKA_TOPICS } from '../shared/kafka-topics.ts';
 import { quietKafkajsTimerWarning } from '../shared/kafkajs-warnings.ts';
 import { log, startOpsServer } from '../shared/self-observability.ts';
-import { SERVICE } from '../telemetry/service.ts';
+import { PACKAGE_VERSION } from '../shared/version.ts';
 import { readConsumerConfig, type ConsumerConfig } from './config.ts';
 import { createConsumerMetrics } from './metrics.ts';
 import { LogShipper } from './shipper.ts';
@@ -22,7 +22,7 @@ quietKafkajsTimerWarning();
 
 const metrics = createConsumerMetrics(
   'log-consumer',
-  SERVICE.version,
+  PACKAGE_VERSION,
   KAFKA_TOPICS.map(({ name }) => name).filter((name) => config.topicPattern.test(name)),
 );
 const shipper = new LogShipper(config, metrics, {
@@ -45,7 +45,7 @@ const server = startOpsServer({
       body: {
         status: !shipper.ready ? 'starting' : up ? 'ok' : 'store_unavailable',
         ...(!up && { store: { pushUrl: config.lokiPushUrl, lastAnswer: cause } }),
-        version: SERVICE.version,
+        version: PACKAGE_VERSION,
         uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
       },
     };

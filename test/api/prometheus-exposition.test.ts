@@ -8,7 +8,7 @@ import { ConfigError } from '../../src/shared/env.ts';
 import {
   checkResourceLabels,
   parseResourceAttributesEnv,
-} from '../../src/telemetry/prometheus-labels.ts';
+} from '../../src/api/telemetry/prometheus-labels.ts';
 import { startApi, type RunningApi } from '../support/api-server.ts';
 import { createContext, endpoints, startComponent } from '../../stack/index.ts';
 import { checkMetrics } from '../support/promtool.ts';

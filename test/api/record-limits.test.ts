@@ -7,14 +7,14 @@ import {
   DEFAULT_MAX_EXPORT_REQUEST_BYTES,
   DEFAULT_VALUE_LENGTH_LIMIT,
   readTelemetryConfig,
-} from '../../src/telemetry/config.ts';
-import { emitAppLog, TRUNCATED_ATTRIBUTES } from '../../src/telemetry/logs.ts';
+} from '../../src/api/telemetry/config.ts';
+import { emitAppLog, TRUNCATED_ATTRIBUTES } from '../../src/api/telemetry/logs.ts';
 import {
   encodedRequestBytes,
   splitBySize,
   type SizeBoundOptions,
-} from '../../src/telemetry/request-size.ts';
-import { RetryingLogRecordExporter } from '../../src/telemetry/retrying-exporter.ts';
+} from '../../src/api/telemetry/request-size.ts';
+import { RetryingLogRecordExporter } from '../../src/shared/retrying-exporter.ts';
 import { startApi, type RunningApi } from '../support/api-server.ts';
 import { capturedLogs } from '../support/telemetry.ts';
 

@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { createApp } from '../../src/api/app.ts';
 import { readApiConfig } from '../../src/api/config.ts';
 import { connectionsCheckingIntervalMs, createApiServer } from '../../src/api/server.ts';
-import { activeTelemetry } from '../../src/telemetry/sdk.ts';
+import { activeTelemetry } from '../../src/api/telemetry/sdk.ts';
 import { createContext, endpoints, startComponent } from '../../stack/index.ts';
 import { capturedLogs } from '../support/telemetry.ts';
 

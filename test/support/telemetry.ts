@@ -3,10 +3,10 @@
  * Prometheus exporter) with log records captured in memory instead of exported.
  */
 import { InMemoryLogRecordExporter, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { readTelemetryConfig } from '../../src/telemetry/config.ts';
-import { registerEsmHook } from '../../src/telemetry/esm-hook.ts';
-import { startTelemetry } from '../../src/telemetry/sdk.ts';
-import { SERVICE } from '../../src/telemetry/service.ts';
+import { readTelemetryConfig } from '../../src/api/telemetry/config.ts';
+import { registerEsmHook } from '../../src/api/telemetry/esm-hook.ts';
+import { startTelemetry } from '../../src/api/telemetry/sdk.ts';
+import { SERVICE } from '../../src/api/telemetry/service.ts';
 
 const hookReady = registerEsmHook();
 

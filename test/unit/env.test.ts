@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { readApiConfig } from '../../src/api/config.ts';
 import { readConsumerConfig } from '../../src/consumer/config.ts';
 import { ConfigError } from '../../src/shared/env.ts';
-import { readTelemetryConfig } from '../../src/telemetry/config.ts';
-import { RateLimitedDiagLogger } from '../../src/telemetry/diagnostics.ts';
+import { readTelemetryConfig } from '../../src/api/telemetry/config.ts';
+import { RateLimitedDiagLogger } from '../../src/api/telemetry/diagnostics.ts';
 
 describe('configuration', () => {
   it('uses the documented defaults', () => {

@@ -1,7 +1,7 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { expect } from 'chai';
-import { RetryingLogRecordExporter } from '../../src/telemetry/retrying-exporter.ts';
+import { RetryingLogRecordExporter } from '../../src/shared/retrying-exporter.ts';
 
 /** Fails the first `failures` exports, then succeeds. */
 function flakyExporter(failures: number): LogRecordExporter & { attempts: number } {

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { readApiConfig } from '../../src/api/config.ts';
 import { readConsumerConfig } from '../../src/consumer/config.ts';
-import { readTelemetryConfig } from '../../src/telemetry/config.ts';
+import { readTelemetryConfig } from '../../src/api/telemetry/config.ts';
 import { KAFKA_TOPICS, TOPIC_MAX_MESSAGE_BYTES } from '../../src/shared/kafka-topics.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { annotateRequest } from '../../telemetry/server-requests.ts';
+import { annotateRequest } from '../telemetry/server-requests.ts';
 import type { RequestState } from './request-context.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { emitErrorLog } from '../../telemetry/logs.ts';
+import { emitErrorLog } from '../telemetry/logs.ts';
 import { ApiError, isServerFailure, sendError, toApiError } from '../errors.ts';
 import type { RequestState } from './request-context.ts';
 

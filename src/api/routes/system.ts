@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { activeTelemetry } from '../../telemetry/sdk.ts';
+import { activeTelemetry } from '../telemetry/sdk.ts';
 import type { Shop } from '../domain/shop.ts';
 import { ApiError } from '../errors.ts';
 

@@ -2,7 +2,7 @@
  * Entry point for `node --import`: starts telemetry before the application's modules load, so
  * that instrumented modules (http, koa, kafkajs) are patched when they are first imported.
  */
-import { exitOnConfigError } from '../shared/env.ts';
+import { exitOnConfigError } from '../../shared/env.ts';
 import { readTelemetryConfig } from './config.ts';
 import { installDiagLogger } from './diagnostics.ts';
 import { registerEsmHook } from './esm-hook.ts';

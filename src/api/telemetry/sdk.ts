@@ -31,13 +31,13 @@ import {
 import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor } from '@opentelemetry/sdk-trace';
-import { observeProcessMemory } from '../shared/process-memory.ts';
+import { observeProcessMemory } from '../../shared/process-memory.ts';
 import type { TelemetryConfig } from './config.ts';
 import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
 import { configureRecordLimits } from './logs.ts';
 import { checkResourceLabels } from './prometheus-labels.ts';
 import { alignSpanWithRecord } from './server-requests.ts';
-import { RetryingLogRecordExporter } from './retrying-exporter.ts';
+import { RetryingLogRecordExporter } from '../../shared/retrying-exporter.ts';
 import { splitBySize } from './request-size.ts';
 
 export interface TelemetryOverrides {

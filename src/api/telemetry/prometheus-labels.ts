@@ -9,7 +9,7 @@
  * stops the process (exit 78) before any page is served. Refusing rather than renaming keeps
  * label names predictable: a query written against `team_name` never finds the other value.
  */
-import { ConfigError } from '../shared/env.ts';
+import { ConfigError } from '../../shared/env.ts';
 
 /** Prometheus' label name syntax (classic, as `promtool check metrics` and scrapes apply it). */
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

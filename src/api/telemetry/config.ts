@@ -3,7 +3,7 @@
  * read their own OTEL_EXPORTER_OTLP_* settings); this module adds the project's defaults and
  * validates the values that it interprets itself.
  */
-import { readChoice, readInteger, readString } from '../shared/env.ts';
+import { readChoice, readInteger, readString } from '../../shared/env.ts';
 import { checkResourceLabels, parseResourceAttributesEnv } from './prometheus-labels.ts';
 
 export const LOGS_EXPORTERS = ['otlp', 'kafka', 'console', 'none'] as const;

@@ -9,8 +9,8 @@ import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelem
 import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { quietKafkajsTimerWarning } from '../shared/kafkajs-warnings.ts';
-import { logTopicFor } from '../shared/kafka-topics.ts';
+import { quietKafkajsTimerWarning } from '../../shared/kafkajs-warnings.ts';
+import { logTopicFor } from '../../shared/kafka-topics.ts';
 
 export interface KafkaLogRecordExporterOptions {
   brokers: string[];
