@@ -19,6 +19,8 @@ export function createShopMetrics(shop: Shop): ShopMetrics {
     description: 'Orders placed successfully',
     unit: '{order}',
   });
+  // Exposed at 0 from the first scrape, so increase() and rate() see the first order.
+  ordersCreated.add(0);
   const orderValue = meter.createHistogram('shop.order.value', {
     description: 'Total value of each placed order',
     unit: '{USD}',

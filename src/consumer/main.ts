@@ -4,7 +4,6 @@
  */
 import { exitOnConfigError } from '../shared/env.ts';
 import { KAFKA_TOPICS } from '../shared/kafka-topics.ts';
-import { quietKafkajsTimerWarning } from '../shared/kafkajs-warnings.ts';
 import { log, startOpsServer } from '../shared/self-observability.ts';
 import { PACKAGE_VERSION } from '../shared/version.ts';
 import { readConsumerConfig, type ConsumerConfig } from './config.ts';
@@ -17,8 +16,6 @@ try {
 } catch (error) {
   exitOnConfigError(error);
 }
-
-quietKafkajsTimerWarning();
 
 const metrics = createConsumerMetrics(
   'log-consumer',

@@ -9,8 +9,6 @@
 import { setTimeout } from 'node:timers/promises';
 import {
   CompressionTypes,
-  Kafka,
-  logLevel,
   Partitioners,
   type Admin,
   type Consumer,
@@ -19,11 +17,12 @@ import {
   type Message,
   type Producer,
 } from 'kafkajs';
+import { createKafka } from '../shared/kafka-client.ts';
 import { LOG_TOPIC_PREFIX } from '../shared/kafka-topics.ts';
 import { formatLabels, nowNs, type LokiStream } from '../shared/loki-push.ts';
 import { encodeResourceLogs, type DecodedResourceLogs } from '../shared/otlp-logs.ts';
 import { HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, type ConsumerConfig } from './config.ts';
-import { decodeMessage, UndecodableMessage } from './decode.ts';
+import { decodeMessage, UndecodableMessage } from '../shared/otlp-message.ts';
 import { deliver, DeliveryAborted, type DeadLetter, type DeliveryMessage } from './delivery.ts';
 import { LimitChecker } from './limits.ts';
 import { LokiClient } from './loki-client.ts';
@@ -81,11 +80,7 @@ export class LogShipper {
     this.#config = config;
     this.#metrics = metrics;
     this.#options = options;
-    const kafka = new Kafka({
-      clientId: config.clientId,
-      brokers: config.brokers,
-      logLevel: logLevel.WARN,
-    });
+    const kafka = createKafka({ clientId: config.clientId, brokers: config.brokers });
     this.#consumer = kafka.consumer({
       groupId: config.groupId,
       maxWaitTimeInMs: config.batch.maxWaitMs,

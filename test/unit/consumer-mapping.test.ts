@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decodeMessage, UndecodableMessage } from '../../src/consumer/decode.ts';
+import { decodeMessage, UndecodableMessage } from '../../src/shared/otlp-message.ts';
 import { levelOf, mapResourceLogs } from '../../src/consumer/mapping.ts';
 import { toStreams } from '../../src/consumer/shipper.ts';
 

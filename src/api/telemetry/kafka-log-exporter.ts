@@ -8,8 +8,8 @@ import { context } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { quietKafkajsTimerWarning } from '../../shared/kafkajs-warnings.ts';
+import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
+import { createKafka } from '../../shared/kafka-client.ts';
 import { logTopicFor } from '../../shared/kafka-topics.ts';
 
 export interface KafkaLogRecordExporterOptions {
@@ -25,13 +25,12 @@ export class KafkaLogRecordExporter implements LogRecordExporter {
 
   constructor({ brokers, encoding, clientId = 'shop-api-logs' }: KafkaLogRecordExporterOptions) {
     this.#encoding = encoding;
-    const kafka = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+    const kafka = createKafka({ clientId, brokers, logLevel: 'nothing' });
     this.#producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
-    quietKafkajsTimerWarning();
   }
 
   export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {

@@ -15,14 +15,14 @@
  * Exit codes: 0 done, 64 bad usage, 78 bad configuration.
  */
 import { parseArgs } from 'node:util';
-import { CompressionTypes, Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { CompressionTypes, type KafkaMessage } from 'kafkajs';
 import { exitOnConfigError } from '../../shared/env.ts';
-import { quietKafkajsTimerWarning } from '../../shared/kafkajs-warnings.ts';
+import { createKafka } from '../../shared/kafka-client.ts';
 import { LOG_TOPIC_PREFIX } from '../../shared/kafka-topics.ts';
 import { nowNs } from '../../shared/loki-push.ts';
 import { encodeResourceLogs } from '../../shared/otlp-logs.ts';
 import { readConsumerConfig, type ConsumerConfig } from '../config.ts';
-import { decodeMessage, UndecodableMessage } from '../decode.ts';
+import { decodeMessage, UndecodableMessage } from '../../shared/otlp-message.ts';
 import { deliver, type DeliveryMessage } from '../delivery.ts';
 import { LimitChecker } from '../limits.ts';
 import { LokiClient } from '../loki-client.ts';
@@ -74,13 +74,8 @@ try {
 } catch (error) {
   exitOnConfigError(error);
 }
-quietKafkajsTimerWarning();
 
-const kafka = new Kafka({
-  clientId: 'dlq-tool',
-  brokers: config.brokers,
-  logLevel: logLevel.ERROR,
-});
+const kafka = createKafka({ clientId: 'dlq-tool', brokers: config.brokers, logLevel: 'error' });
 
 /** Every message of the dead-letter topic up to its current end, in offset order. */
 async function readAll(): Promise<KafkaMessage[]> {

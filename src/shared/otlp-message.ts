@@ -9,7 +9,7 @@ import {
   type AttributeValue,
   type DecodedLogRecord,
   type DecodedResourceLogs,
-} from '../shared/otlp-logs.ts';
+} from './otlp-logs.ts';
 
 export type MessageEncoding = 'auto' | 'otlp_proto' | 'otlp_json';
 
