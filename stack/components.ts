@@ -28,8 +28,88 @@ const ENTRY_POINTS: Record<ComponentName, string[]> = {
 /** Commands that run to completion rather than serve: nothing to wait for before returning. */
 const COMMANDS: ReadonlySet<ComponentName> = new Set(['loadgen', 'dlq']);
 
+const CONSUMER_VARIABLES = [
+  'KAFKA_BROKERS',
+  'KAFKA_CLIENT_ID',
+  'CONSUMER_GROUP',
+  'TOPIC_PATTERN',
+  'TOPIC_REFRESH_MS',
+  'DLQ_TOPIC',
+  'DLQ_TRUNCATE_BYTES',
+  'LOKI_PUSH_URL',
+  'LOKI_TENANT',
+  'LOKI_PUSH_FORMAT',
+  'MESSAGE_ENCODING',
+  'BATCH_MAX_ENTRIES',
+  'BATCH_MAX_BYTES',
+  'BATCH_MAX_WAIT_MS',
+  'PARTITIONS_IN_PARALLEL',
+  'RETRY_INITIAL_DELAY_MS',
+  'RETRY_MAX_DELAY_MS',
+  'PUSH_TIMEOUT_MS',
+  'STORE_LIMITS_CHECK',
+  'STORE_MAX_LINE_BYTES',
+  'STORE_MAX_STRUCTURED_METADATA_BYTES',
+  'STORE_MAX_STRUCTURED_METADATA_ENTRIES',
+  'STORE_MAX_LABEL_VALUE_BYTES',
+  'STORE_MAX_LABEL_NAME_BYTES',
+  'STORE_REJECT_OLD_MAX_AGE_S',
+  'STORE_CREATION_GRACE_PERIOD_S',
+  'STORE_MAX_CHUNK_AGE_S',
+  'METRICS_HOST',
+  'METRICS_PORT',
+] as const;
+
+/**
+ * The variables each component reads (besides the standard `OTEL_*` ones), so that a launcher's
+ * overrides are type-checked; test/unit/components.test.ts checks each name against the
+ * component's source, so a renamed variable fails there instead of being ignored at run time.
+ */
+export const COMPONENT_VARIABLES = {
+  api: [
+    'HOST',
+    'PORT',
+    'BODY_LIMIT_BYTES',
+    'STORE_CAPACITY',
+    'LOW_STOCK_THRESHOLD',
+    'SHUTDOWN_GRACE_MS',
+    'REQUEST_TIMEOUT_MS',
+    'RATE_LIMIT_PER_SECOND',
+    'FAULT_ROUTES',
+    'KAFKA_BROKERS',
+    'KAFKA_LOGS_ENCODING',
+    'LOG_EXPORT_RETRY_MS',
+    'LOG_EXPORT_MAX_REQUEST_BYTES',
+  ],
+  consumer: CONSUMER_VARIABLES,
+  dlq: CONSUMER_VARIABLES,
+  canary: [
+    'CANARY_STORE',
+    'CANARY_STORE_URL',
+    'CANARY_INTERVAL_MS',
+    'CANARY_DEADLINE_MS',
+    'CANARY_CHECK_INTERVAL_MS',
+    'LOKI_TENANT',
+    'METRICS_HOST',
+    'METRICS_PORT',
+  ],
+  loadgen: [
+    'LOADGEN_TARGET',
+    'LOADGEN_RATE',
+    'LOADGEN_DURATION_S',
+    'LOADGEN_CONCURRENCY',
+    'LOADGEN_BAD_SHARE',
+    'LOADGEN_MIX',
+  ],
+} as const satisfies Record<ComponentName, readonly string[]>;
+
+/** Overrides a component accepts: its own variables and the standard OpenTelemetry ones. */
+export type ComponentEnv<N extends ComponentName = ComponentName> = Partial<
+  Record<(typeof COMPONENT_VARIABLES)[N][number] | `OTEL_${string}`, string>
+>;
+
 /** The environment that connects a component to the native services, before overrides. */
-function wiring(name: ComponentName, endpoints: Endpoints): Record<string, string> {
+function wiring(name: ComponentName, endpoints: Endpoints): ComponentEnv {
   const brokers = endpoints.kafkaBrokers.join(',');
   switch (name) {
     case 'api':
@@ -61,9 +141,9 @@ function wiring(name: ComponentName, endpoints: Endpoints): Record<string, strin
   }
 }
 
-export interface ComponentOptions {
+export interface ComponentOptions<N extends ComponentName = ComponentName> {
   /** Environment on top of the wiring (and of this process' own environment). */
-  env?: Record<string, string>;
+  env?: ComponentEnv<N>;
   /** Node flags placed before the entry point, e.g. V8 heap sizes. */
   nodeFlags?: string[];
   /** Command-line arguments after the entry point (the load generator's flags). */
@@ -137,10 +217,10 @@ function waitForPort(child: ChildProcess, name: ComponentName): Promise<number> 
  * Starts one component from the repository root and, for servers (all but the load generator),
  * waits until it printed its listening port. Rejects if it exits before that.
  */
-export async function startComponent(
-  name: ComponentName,
+export async function startComponent<N extends ComponentName>(
+  name: N,
   endpoints: Endpoints,
-  options: ComponentOptions = {},
+  options: ComponentOptions<N> = {},
 ): Promise<ComponentProcess> {
   const output = options.output ?? 'ignore';
   const entry = options.withoutTelemetry
@@ -203,10 +283,10 @@ export class ComponentGroup {
   readonly running: ComponentProcess[] = [];
 
   /** Starts a component and remembers it for `stopAll`. */
-  async start(
-    name: ComponentName,
+  async start<N extends ComponentName>(
+    name: N,
     endpoints: Endpoints,
-    options?: ComponentOptions,
+    options?: ComponentOptions<N>,
   ): Promise<ComponentProcess> {
     const started = await startComponent(name, endpoints, options);
     this.running.push(started);

@@ -44,7 +44,12 @@ export { kafkaClient, ensureTopics } from './kafka.ts';
 export { poll, httpOk } from './http.ts';
 export { ComponentGroup, startComponent } from './components.ts';
 export { guardOutput } from './progress.ts';
-export type { ComponentName, ComponentOptions, ComponentProcess } from './components.ts';
+export type {
+  ComponentEnv,
+  ComponentName,
+  ComponentOptions,
+  ComponentProcess,
+} from './components.ts';
 export { scrapeMetric, scrapeText, sumOfSeries } from './scrape.ts';
 export { installPythonTools, pythonToolPath, pythonToolsInstalled } from './python-tools.ts';
 export type { PythonTool } from './python-tools.ts';

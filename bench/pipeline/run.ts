@@ -26,7 +26,12 @@ import {
   withServices,
 } from '../../stack/index.ts';
 import { encodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
-import { scrapeMetric, startComponent, type ComponentProcess } from '../../stack/index.ts';
+import {
+  scrapeMetric,
+  startComponent,
+  type ComponentEnv,
+  type ComponentProcess,
+} from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
 
 quietKafkajsTimerWarning();
@@ -49,7 +54,7 @@ const ctx = createContext((line) => console.log(`[services] ${line}`));
 const endpoint = endpoints(ctx);
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-function startConsumer(env: Record<string, string> = {}): Promise<ComponentProcess> {
+function startConsumer(env: ComponentEnv<'consumer'> = {}): Promise<ComponentProcess> {
   return startComponent('consumer', endpoint, {
     env: { TOPIC_REFRESH_MS: '1000', BATCH_MAX_WAIT_MS: '250', ...env },
   });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { CompressionTypes } from 'kafkajs';
 import { DLQ_TOPIC } from '../../src/shared/kafka-topics.ts';
-import { startComponent } from '../../stack/index.ts';
+import { startComponent, type ComponentEnv } from '../../stack/index.ts';
 import {
   decodeExportLogsServiceRequest,
   encodeExportLogsServiceRequest,
@@ -65,7 +65,7 @@ function header(value: unknown): string {
 }
 
 /** `npm run dlq -- <args>` against the native stack; rejects if it exits non-zero. */
-async function dlqTool(args: string[], env: Record<string, string> = {}) {
+async function dlqTool(args: string[], env: ComponentEnv<'dlq'> = {}) {
   const tool = await startComponent('dlq', endpoint, {
     args,
     output: 'pipe',

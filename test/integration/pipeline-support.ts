@@ -3,13 +3,13 @@
  * back what reached the log store. Used by the end-to-end pipeline tests.
  */
 import { ComponentGroup, scrapeMetric, startComponent } from '../../stack/index.ts';
-import type { ComponentProcess } from '../../stack/index.ts';
+import type { ComponentEnv, ComponentProcess } from '../../stack/index.ts';
 import { endpoint, poll } from './support.ts';
 
 export type RunningProcess = ComponentProcess;
 
 /** The API, exporting its logs over OTLP to the Collector, or straight to Kafka. */
-export function startApi(path: 'collector' | 'kafka', env: Record<string, string> = {}) {
+export function startApi(path: 'collector' | 'kafka', env: ComponentEnv<'api'> = {}) {
   return startComponent('api', endpoint, {
     env: {
       FAULT_ROUTES: 'true',
@@ -36,7 +36,7 @@ export const CONSUMER_BATCH_MAX_ENTRIES = 100;
  * down or misconfigured on purpose).
  */
 export async function startConsumer(
-  env: Record<string, string> = {},
+  env: ComponentEnv<'consumer'> = {},
   { waitForHealth = true } = {},
 ): Promise<RunningProcess> {
   const consumer = await startComponent('consumer', endpoint, {
