@@ -7,7 +7,7 @@ import { readChoice, readInteger, readString } from '../shared/env.ts';
 
 export const LOGS_EXPORTERS = ['otlp', 'kafka', 'console', 'none'] as const;
 export const KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json'] as const;
-export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 
 export interface TelemetryConfig {
   /** Resource defaults; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override them. */
