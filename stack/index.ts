@@ -40,6 +40,7 @@ export type {
 export { ConfigError, describeServices, endpointsOf, loadConfig, runPaths };
 export { SERVICE_NAMES, isServiceName } from './types.ts';
 export { kafkaClient, ensureTopics } from './kafka.ts';
+export { validateCollectorConfig } from './collector.ts';
 export { poll, httpOk } from './http.ts';
 export { ComponentGroup, startComponent } from './components.ts';
 export { guardOutput } from './progress.ts';
