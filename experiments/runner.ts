@@ -54,6 +54,8 @@ export interface ExperimentOptions {
   log: Logger;
   /** Environment the stack's addresses and cache come from (ports, SERVICES_*). */
   env?: NodeJS.ProcessEnv;
+  /** Where the variant folders are (default: experiments/). */
+  variantsDir?: string;
 }
 
 export interface FaultResult {
@@ -108,7 +110,7 @@ export interface VariantResult {
 
 export interface ExperimentReport {
   date: string;
-  options: Omit<ExperimentOptions, 'log' | 'env'>;
+  options: Omit<ExperimentOptions, 'log' | 'env' | 'variantsDir'>;
   machine: { cores: number; loadAverage: number[]; node: string };
   results: VariantResult[];
 }
@@ -127,9 +129,10 @@ export async function prepareVariants(
   names: string[],
   ctx: Context,
   env: NodeJS.ProcessEnv = process.env,
+  variantsDir?: string,
 ): Promise<Variant[]> {
-  if (names.length === 0) throw new Error('no variants given (--variants a,b,...)');
-  const variants = names.map((name) => loadVariant(name));
+  if (names.length === 0) throw new VariantError('no variants given (--variants a,b,...)');
+  const variants = names.map((name) => loadVariant(name, variantsDir));
   if (missingComponents(ctx).length > 0) await installServices(ctx);
   for (const variant of variants) {
     try {
@@ -225,7 +228,11 @@ async function drive(
           headers: { ...request.headers, 'x-request-id': `${prefix}${sequence++}` },
         }),
         onResponse: (status, _body, _context, headers) => {
-          const id = headers?.['x-request-id'];
+          // Raw header names, as the API wrote them.
+          const name = Object.keys(headers ?? {}).find(
+            (key) => key.toLowerCase() === 'x-request-id',
+          );
+          const id = name === undefined ? undefined : headers?.[name];
           if (status >= 200 && status < 300 && typeof id === 'string') answered.add(id);
         },
       },
@@ -523,7 +530,7 @@ export async function runExperiments(
   const env = options.env ?? process.env;
   const { log } = options;
   const baseCtx = createContext(log, env);
-  const variants = await prepareVariants(options.variants, baseCtx, env);
+  const variants = await prepareVariants(options.variants, baseCtx, env, options.variantsDir);
   const reuse = (await serviceStatus(baseCtx)).every((service) => service.healthy);
   log(
     reuse
