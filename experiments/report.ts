@@ -34,6 +34,7 @@ export function markdownReport(report: ExperimentReport, command: string): strin
       'variant',
       `answered /s at ${options.rate}/s`,
       'answered /s at saturation',
+      'lost at saturation',
       'records answered',
       'landed',
       'lost',
@@ -42,12 +43,13 @@ export function markdownReport(report: ExperimentReport, command: string): strin
       'CPU s per 1 000 records',
       'complete',
     ]),
-    row(['---', ...Array<string>(9).fill('---:')]),
+    row(['---', ...Array<string>(10).fill('---:')]),
     ...results.map((result) =>
       row([
         result.variant,
         fixed(result.answeredPerSecond),
         fixed(result.saturationPerSecond),
+        fixed(result.saturationLost),
         String(result.answered),
         String(result.landed),
         String(result.lost),
