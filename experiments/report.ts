@@ -1,6 +1,7 @@
 /** The experiment results as Markdown tables, and both files written side by side. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import * as prettier from 'prettier';
 import { ROLES, type ExperimentReport, type VariantResult } from './runner.ts';
 
 const ROLE_TITLES: Record<(typeof ROLES)[number], string> = {
@@ -117,16 +118,21 @@ export function markdownReport(report: ExperimentReport, command: string): strin
   return lines.join('\n');
 }
 
-/** Writes `<base>.json` and `<base>.md`; returns their paths. */
-export function writeReport(
+/**
+ * Writes `<base>.json` and `<base>.md` (formatted as the repository's Prettier settings say, so
+ * committed results pass `npm run lint` as written); returns their paths.
+ */
+export async function writeReport(
   report: ExperimentReport,
   command: string,
   base: string,
-): { json: string; markdown: string } {
+): Promise<{ json: string; markdown: string }> {
   mkdirSync(path.dirname(base), { recursive: true });
   const json = `${base}.json`;
   const markdown = `${base}.md`;
-  writeFileSync(json, `${JSON.stringify({ command, ...report }, null, 2)}\n`);
-  writeFileSync(markdown, `${markdownReport(report, command)}\n`);
+  const format = async (file: string, text: string) =>
+    prettier.format(text, { ...(await prettier.resolveConfig(file)), filepath: file });
+  writeFileSync(json, await format(json, JSON.stringify({ command, ...report })));
+  writeFileSync(markdown, await format(markdown, markdownReport(report, command)));
   return { json, markdown };
 }

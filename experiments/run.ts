@@ -98,7 +98,7 @@ async function main(): Promise<void> {
           (result.complete ? '' : ' (INCOMPLETE)'),
       ),
   );
-  const files = writeReport(report, command, path.resolve(REPO_ROOT, values.out));
+  const files = await writeReport(report, command, path.resolve(REPO_ROOT, values.out));
   log(
     `results: ${path.relative(process.cwd(), files.markdown)}, ${path.relative(process.cwd(), files.json)}`,
   );

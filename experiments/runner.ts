@@ -384,7 +384,7 @@ async function measureVariant(
     sampleAll();
     sampler = setInterval(sampleAll, 1000);
 
-    // Fixed rate, with probes for latency and, halfway into the first third, the fault.
+    // Fixed rate, with probes for latency and, a quarter into the phase, the fault.
     const prober = new Prober();
     const drainMs = options.drainSeconds * 1000;
     prober.start(api.url, endpoint, `${token}p`, drainMs);
@@ -395,6 +395,8 @@ async function measureVariant(
       faultName && faultApplied
         ? sleep((options.seconds * 1000) / 4).then(() => applyFault(faultName, ctx, log))
         : undefined;
+    // Awaited after the load; a failure before then must not count as unhandled.
+    fault?.catch(() => undefined);
     const elapsed = () => ((performance.now() - loadStarted) / 1000).toFixed(0);
     const load = await withProgress(
       log,
