@@ -11,6 +11,7 @@
  * reused, only the Collector is restarted with each variant's configuration, and the default
  * Collector is restored at the end.
  */
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import {
@@ -147,7 +148,7 @@ export async function prepareVariants(
 function variantContext(variant: Variant, log: Logger, env: NodeJS.ProcessEnv): Context {
   return createContext(log, {
     ...env,
-    OTELCOL_EXTRA_CONFIGS: variant.collectorOverlays.join(process.platform === 'win32' ? ';' : ':'),
+    OTELCOL_EXTRA_CONFIGS: variant.collectorOverlays.join(path.delimiter),
   });
 }
 

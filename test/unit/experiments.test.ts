@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { isMap, isScalar, isSeq, parse, parseDocument, type Node } from 'yaml';
+import { COLLECTOR_CONFIG, collectorConfigArgs } from '../../stack/collector.ts';
+import { loadConfig } from '../../stack/config.ts';
 import type { Endpoints } from '../../stack/index.ts';
 import {
   EXPERIMENTS_DIR,
@@ -178,6 +180,21 @@ describe('experiment variants', () => {
       );
       expect(() => loadVariant('absent', root)).to.throw(VariantError, /no variant "absent"/);
     });
+  });
+
+  it("hands a variant's overlays to the Collector after the project's configuration", () => {
+    expect(collectorConfigArgs(loadConfig({}))).to.deep.equal(['--config', COLLECTOR_CONFIG]);
+    const overlays = loadVariant('kafka-json').collectorOverlays;
+    const config = loadConfig({
+      OTELCOL_EXTRA_CONFIGS: ['experiments/kafka-json/collector.yaml'].join(path.delimiter),
+    });
+    expect(config.collectorExtraConfigs).to.deep.equal(overlays);
+    expect(collectorConfigArgs(config)).to.deep.equal([
+      '--config',
+      COLLECTOR_CONFIG,
+      '--config',
+      path.join(ROOT, 'experiments', 'kafka-json', 'collector.yaml'),
+    ]);
   });
 
   it('resolves placeholders from the running stack', () => {
