@@ -251,6 +251,8 @@ interface Probe {
 class Prober {
   readonly probes: Probe[] = [];
   #running = true;
+  /** Set once the variant is over: probes still not found stop polling (they count as lost). */
+  #closed = false;
   #loop: Promise<void> | undefined;
 
   start(apiUrl: string, endpoint: Endpoints, prefix: string, drainMs: number): void {
@@ -269,6 +271,7 @@ class Prober {
           void poll(async () => ((await distinctIds(endpoint, id)) > 0 ? true : undefined), {
             timeoutMs: drainMs,
             intervalMs: 50,
+            abort: () => (this.#closed ? 'variant over' : undefined),
           }).then(
             () => (probe.landedAt = performance.now()),
             () => undefined,
@@ -279,9 +282,15 @@ class Prober {
     })();
   }
 
+  /** Stops sending probes; those sent keep being polled for until `close()`. */
   async stop(): Promise<void> {
     this.#running = false;
     await this.#loop;
+  }
+
+  close(): void {
+    this.#running = false;
+    this.#closed = true;
   }
 
   latencies(): number[] {
@@ -359,6 +368,7 @@ async function measureVariant(
   const meters: Partial<Record<Role, ProcessMeter>> = {};
   const token = `x${Date.now().toString(36)}${variant.name.replace(/\W/g, '')}`;
   let sampler: NodeJS.Timeout | undefined;
+  let probing: Prober | undefined;
   try {
     if (variant.shipper.kind === 'consumer') {
       const consumer = await group.start('consumer', endpoint, {
@@ -387,6 +397,7 @@ async function measureVariant(
 
     // Fixed rate, with probes for latency and, a quarter into the phase, the fault.
     const prober = new Prober();
+    probing = prober;
     const drainMs = options.drainSeconds * 1000;
     prober.start(api.url, endpoint, `${token}p`, drainMs);
     const loadStarted = performance.now();
@@ -517,6 +528,7 @@ async function measureVariant(
     };
   } finally {
     if (sampler) clearInterval(sampler);
+    probing?.close();
     await group.stopAll();
   }
 }
