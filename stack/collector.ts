@@ -99,6 +99,47 @@ export async function installCollector(ctx: Context): Promise<void> {
   writeStamp(stampFile(config), values);
 }
 
+/** `--config` arguments: the project's configuration, then each extra file merged over it. */
+export function collectorConfigArgs(config: ServicesConfig): string[] {
+  return [COLLECTOR_CONFIG, ...config.collectorExtraConfigs].flatMap((file) => ['--config', file]);
+}
+
+/** The environment the Collector's configuration reads (`${env:...}`), for this stack's ports. */
+function collectorEnv(config: ServicesConfig, dataDir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    OTELCOL_LISTEN_HOST: HOST,
+    OTLP_GRPC_PORT: String(config.ports.otlpGrpc),
+    OTLP_HTTP_PORT: String(config.ports.otlpHttp),
+    COLLECTOR_HEALTH_PORT: String(config.ports.collectorHealth),
+    COLLECTOR_METRICS_PORT: String(config.ports.collectorMetrics),
+    KAFKA_BROKERS: `${HOST}:${config.ports.kafka}`,
+    // The log store's own OTLP logs endpoint, for configurations that write to it directly.
+    LOGS_STORE_OTLP_ENDPOINT: `http://${HOST}:${config.ports.victoriaLogs}/insert/opentelemetry/v1/logs`,
+    OTELCOL_FILE_STORAGE_DIR: path.join(dataDir, 'file_storage'),
+    // A soft heap target keeps the Go runtime from growing to the machine's size.
+    GOMEMLIMIT: process.env.GOMEMLIMIT ?? '256MiB',
+  };
+}
+
+/**
+ * Checks the configuration the Collector would start with (the base file and every extra one,
+ * merged) with the binary's own `validate` subcommand; throws with its message when invalid.
+ */
+export function validateCollectorConfig(config: ServicesConfig): void {
+  const result = spawnSync(collectorBinary(config), ['validate', ...collectorConfigArgs(config)], {
+    env: collectorEnv(config, path.join(config.runDir, 'collector', 'data')),
+    encoding: 'utf8',
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    const files = [COLLECTOR_CONFIG, ...config.collectorExtraConfigs].join(', ');
+    throw new Error(
+      `invalid Collector configuration (${files}):\n${(result.stderr || result.stdout).trim()}`,
+    );
+  }
+}
+
 export const collectorService: ServiceDefinition = {
   name: 'collector',
   // Its Kafka exporter needs the broker and the project's topics.
@@ -122,19 +163,8 @@ export const collectorService: ServiceDefinition = {
   prepare: async () => undefined,
   launch: ({ config }, paths) => ({
     command: collectorBinary(config),
-    args: ['--config', COLLECTOR_CONFIG],
-    env: {
-      ...process.env,
-      OTELCOL_LISTEN_HOST: HOST,
-      OTLP_GRPC_PORT: String(config.ports.otlpGrpc),
-      OTLP_HTTP_PORT: String(config.ports.otlpHttp),
-      COLLECTOR_HEALTH_PORT: String(config.ports.collectorHealth),
-      COLLECTOR_METRICS_PORT: String(config.ports.collectorMetrics),
-      KAFKA_BROKERS: `${HOST}:${config.ports.kafka}`,
-      OTELCOL_FILE_STORAGE_DIR: path.join(paths.dataDir, 'file_storage'),
-      // A soft heap target keeps the Go runtime from growing to the machine's size.
-      GOMEMLIMIT: process.env.GOMEMLIMIT ?? '256MiB',
-    },
+    args: collectorConfigArgs(config),
+    env: collectorEnv(config, paths.dataDir),
   }),
   healthy: ({ config }) => httpOk(`http://${HOST}:${config.ports.collectorHealth}/`),
   startTimeoutMs: 30_000,

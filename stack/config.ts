@@ -42,6 +42,12 @@ export interface ServicesConfig {
   consumerMetricsTarget: string;
   canaryMetricsTarget: string;
   keepData: boolean;
+  /**
+   * Collector configuration files merged over otel-collector/config.yaml, in order (absolute
+   * paths; `OTELCOL_EXTRA_CONFIGS`, separated by the platform's path delimiter). The
+   * experiments use them to swap exporters without copying the base file.
+   */
+  collectorExtraConfigs: string[];
 }
 
 export { ConfigError };
@@ -105,6 +111,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServicesConfig
       env.CANARY_METRICS_TARGET || `${HOST}:${DEFAULT_PORTS.canaryMetrics}`,
     ),
     keepData: env.SERVICES_KEEP_DATA === '1' || env.SERVICES_KEEP_DATA === 'true',
+    collectorExtraConfigs: (env.OTELCOL_EXTRA_CONFIGS ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((file) => path.resolve(REPO_ROOT, file)),
   };
 }
 

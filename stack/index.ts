@@ -41,6 +41,7 @@ export type {
 export { ConfigError, describeServices, endpointsOf, loadConfig, runPaths, withServices };
 export { SERVICE_NAMES, isServiceName } from './types.ts';
 export { kafkaClient, ensureTopics } from './kafka.ts';
+export { validateCollectorConfig } from './collector.ts';
 export { poll, httpOk } from './http.ts';
 export { ComponentGroup, startComponent } from './components.ts';
 export { guardOutput } from './progress.ts';

@@ -8,7 +8,7 @@ import { checkResourceLabels, parseResourceAttributesEnv } from './prometheus-la
 
 export const LOGS_EXPORTERS = ['otlp', 'kafka', 'console', 'none'] as const;
 export const KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json'] as const;
-export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 
 /** Characters kept of one string attribute value (and of a record's body) by default. */
 export const DEFAULT_VALUE_LENGTH_LIMIT = 4096;

@@ -9,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import { OTLPLogExporter as OTLPGrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -195,8 +196,14 @@ function createLogRecordExporter(
     case 'kafka':
       return new KafkaLogRecordExporter(config.kafka);
     case 'otlp':
-      return config.otlpLogsProtocol === 'http/json'
-        ? new OTLPJsonLogExporter({ selfObsMeterProvider: meterProvider })
-        : new OTLPProtoLogExporter({ selfObsMeterProvider: meterProvider });
+      switch (config.otlpLogsProtocol) {
+        case 'http/json':
+          return new OTLPJsonLogExporter({ selfObsMeterProvider: meterProvider });
+        case 'grpc':
+          // Reads OTEL_EXPORTER_OTLP_(LOGS_)ENDPOINT like the others; the Collector's gRPC port.
+          return new OTLPGrpcLogExporter({ selfObsMeterProvider: meterProvider });
+        case 'http/protobuf':
+          return new OTLPProtoLogExporter({ selfObsMeterProvider: meterProvider });
+      }
   }
 }
