@@ -108,7 +108,7 @@ export function loadtestScript(name: string): string {
 const USAGE = `usage: npm run loadtest -- <smoke|average-load|spike|soak> [k6 run arguments]
 
 Runs loadtest/<script>.ts with k6 against the native demo (npm run demo). BASE_URL defaults to
-http://127.0.0.1:$PORT (8000); the scripts' own variables (DURATION, VUS, HOLD, PEAK_VISITS_PER_S,
+the demo's API (API_METRICS_TARGET, 127.0.0.1:8000 unless moved); the scripts' own variables (DURATION, VUS, HOLD, PEAK_VISITS_PER_S,
 VISITS_PER_S...) pass through. When the native Prometheus answers, k6 also sends its metrics there
 (remote write), tagged testid=$TESTID (default: <script>-<start time>).`;
 
@@ -125,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
     process.env.TESTID ?? `${path.basename(script, '.ts')}-${new Date().toISOString()}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    BASE_URL: process.env.BASE_URL ?? `http://127.0.0.1:${process.env.PORT ?? '8000'}`,
+    BASE_URL: process.env.BASE_URL ?? `http://${ctx.config.apiMetricsTarget}`,
     TESTID: testid,
   };
   const prometheus = `http://${HOST}:${ctx.config.ports.prometheus}`;

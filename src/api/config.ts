@@ -1,5 +1,6 @@
 /** The API's own settings, read once at start-up and validated with clear messages. */
 import { readBoolean, readInteger, readString } from '../shared/env.ts';
+import { DEFAULT_PORTS } from '../shared/topology.ts';
 
 export interface ApiConfig {
   host: string;
@@ -22,7 +23,7 @@ export interface ApiConfig {
 export function readApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
   return {
     host: readString(env, 'HOST', '0.0.0.0'),
-    port: readInteger(env, 'PORT', 8000, { min: 0, max: 65535 }),
+    port: readInteger(env, 'PORT', DEFAULT_PORTS.api, { min: 0, max: 65535 }),
     bodyLimitBytes: readInteger(env, 'BODY_LIMIT_BYTES', 64 * 1024, { min: 1 }),
     storeCapacity: readInteger(env, 'STORE_CAPACITY', 100_000, { min: 1 }),
     lowStockThreshold: readInteger(env, 'LOW_STOCK_THRESHOLD', 10, { min: 0 }),

@@ -1,9 +1,10 @@
 /** The canary's settings, validated at start. */
 import { ConfigError, readChoice, readInteger, readString } from '../shared/env.ts';
+import { DEFAULT_PORTS } from '../shared/topology.ts';
 
 export interface CanaryConfig {
   store: 'loki' | 'victorialogs';
-  /** Loki's base URL (e.g. http://loki:3100) or VictoriaLogs' (http://127.0.0.1:9428). */
+  /** Loki's base URL (e.g. http://loki:3100 in compose) or VictoriaLogs' (natively). */
   storeUrl: string;
   lokiTenant: string | undefined;
   intervalMs: number;
@@ -19,7 +20,7 @@ export function readCanaryConfig(env: NodeJS.ProcessEnv): CanaryConfig {
   const storeUrl = readString(
     env,
     'CANARY_STORE_URL',
-    store === 'loki' ? 'http://127.0.0.1:3100' : 'http://127.0.0.1:9428',
+    `http://127.0.0.1:${store === 'loki' ? DEFAULT_PORTS.loki : DEFAULT_PORTS.victoriaLogs}`,
   );
   if (!/^https?:\/\/[^/]+/.test(storeUrl)) {
     throw new ConfigError(`CANARY_STORE_URL must be an http(s) URL, got "${storeUrl}"`);
@@ -32,6 +33,9 @@ export function readCanaryConfig(env: NodeJS.ProcessEnv): CanaryConfig {
     deadlineMs: readInteger(env, 'CANARY_DEADLINE_MS', 60_000, { min: 1000 }),
     checkIntervalMs: readInteger(env, 'CANARY_CHECK_INTERVAL_MS', 1000, { min: 100 }),
     metricsHost: readString(env, 'METRICS_HOST', '0.0.0.0'),
-    metricsPort: readInteger(env, 'METRICS_PORT', 9470, { min: 0, max: 65535 }),
+    metricsPort: readInteger(env, 'METRICS_PORT', DEFAULT_PORTS.canaryMetrics, {
+      min: 0,
+      max: 65535,
+    }),
   };
 }

@@ -1,6 +1,7 @@
 /** The log consumer's settings, read once at start-up and validated with clear messages. */
 import { ConfigError, readBoolean, readChoice, readInteger, readString } from '../shared/env.ts';
 import { LOKI_DEFAULT_LIMITS, type StoreLimits } from './limits.ts';
+import { DEFAULT_PORTS } from '../shared/topology.ts';
 
 /**
  * kafkajs sends no heartbeats of its own while eachBatch runs; the delivery engine calls
@@ -49,7 +50,7 @@ export interface ConsumerConfig {
 }
 
 export function readConsumerConfig(env: NodeJS.ProcessEnv): ConsumerConfig {
-  const brokers = readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
+  const brokers = readString(env, 'KAFKA_BROKERS', `127.0.0.1:${DEFAULT_PORTS.kafka}`)
     .split(',')
     .map((broker) => broker.trim())
     .filter(Boolean);
@@ -58,7 +59,11 @@ export function readConsumerConfig(env: NodeJS.ProcessEnv): ConsumerConfig {
       throw new ConfigError(`KAFKA_BROKERS must be host:port[,host:port...], got "${broker}"`);
     }
   }
-  const lokiPushUrl = readString(env, 'LOKI_PUSH_URL', 'http://127.0.0.1:3100/loki/api/v1/push');
+  const lokiPushUrl = readString(
+    env,
+    'LOKI_PUSH_URL',
+    `http://127.0.0.1:${DEFAULT_PORTS.loki}/loki/api/v1/push`,
+  );
   if (!/^https?:\/\/[^/]+/.test(lokiPushUrl)) {
     throw new ConfigError(`LOKI_PUSH_URL must be an http(s) URL, got "${lokiPushUrl}"`);
   }
@@ -99,7 +104,10 @@ export function readConsumerConfig(env: NodeJS.ProcessEnv): ConsumerConfig {
     limits: readBoolean(env, 'STORE_LIMITS_CHECK', true) ? readLimits(env) : undefined,
     topicRefreshMs: readInteger(env, 'TOPIC_REFRESH_MS', 30_000, { min: 100 }),
     metricsHost: readString(env, 'METRICS_HOST', '0.0.0.0'),
-    metricsPort: readInteger(env, 'METRICS_PORT', 9469, { min: 0, max: 65535 }),
+    metricsPort: readInteger(env, 'METRICS_PORT', DEFAULT_PORTS.consumerMetrics, {
+      min: 0,
+      max: 65535,
+    }),
   };
 }
 

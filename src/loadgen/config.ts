@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, readInteger, readString } from '../shared/env.ts';
 import { OPERATIONS, type OperationName } from './operations.ts';
+import { DEFAULT_PORTS } from '../shared/topology.ts';
 
 export interface LoadgenConfig {
   target: string;
@@ -72,7 +73,11 @@ export function readLoadgenConfig(argv: string[], env: NodeJS.ProcessEnv): Loadg
       `LOADGEN_BAD_SHARE must be between 0 and 1, got "${merged.LOADGEN_BAD_SHARE}"`,
     );
   }
-  const target = readString(merged, 'LOADGEN_TARGET', 'http://127.0.0.1:8000').replace(/\/+$/, '');
+  const target = readString(
+    merged,
+    'LOADGEN_TARGET',
+    `http://127.0.0.1:${DEFAULT_PORTS.api}`,
+  ).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+$/.test(target)) {
     throw new ConfigError(`LOADGEN_TARGET must be an http(s) base URL, got "${target}"`);
   }

@@ -166,7 +166,7 @@ describe('k6: npm run loadtest (stack/loadtest.ts)', function () {
 
   it('runs a script by name with k6 and sends its metrics to the native Prometheus', async () => {
     const { code, output } = await launch(['smoke', '--quiet'], {
-      PORT: new URL(api?.url ?? 'http://x:1').port,
+      BASE_URL: api?.url ?? 'http://127.0.0.1:1',
       DURATION: '2s',
       TESTID: testid,
       K6_PROMETHEUS_RW_PUSH_INTERVAL: '1s',

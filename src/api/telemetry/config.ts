@@ -5,6 +5,7 @@
  */
 import { readChoice, readInteger, readString } from '../../shared/env.ts';
 import { checkResourceLabels, parseResourceAttributesEnv } from './prometheus-labels.ts';
+import { DEFAULT_PORTS } from '../../shared/topology.ts';
 
 export const LOGS_EXPORTERS = ['otlp', 'kafka', 'console', 'none'] as const;
 export const KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json'] as const;
@@ -80,7 +81,7 @@ export function readTelemetryConfig(
     ),
     exportRetryMs,
     kafka: {
-      brokers: readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
+      brokers: readString(env, 'KAFKA_BROKERS', `127.0.0.1:${DEFAULT_PORTS.kafka}`)
         .split(',')
         .map((broker) => broker.trim())
         .filter(Boolean),
