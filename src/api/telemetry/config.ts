@@ -9,6 +9,15 @@ import { checkResourceLabels, parseResourceAttributesEnv } from './prometheus-la
 export const LOGS_EXPORTERS = ['otlp', 'kafka', 'console', 'none'] as const;
 export const KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json'] as const;
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+/**
+ * Benchmark switch (TELEMETRY_BENCH_STEP): how much of the telemetry is switched on, each step
+ * adding one piece to the previous, so that `npm run bench:api -- --breakdown` can attribute the
+ * per-request cost. `export`, the default, is the full telemetry; the others exist only to be
+ * measured and lose promises (no request histogram before `histogram`, no records before
+ * `records`, nothing exported before `export`).
+ */
+export const BENCH_STEPS = ['context', 'http', 'koa', 'histogram', 'records', 'export'] as const;
+export type BenchStep = (typeof BENCH_STEPS)[number];
 
 /** Characters kept of one string attribute value (and of a record's body) by default. */
 export const DEFAULT_VALUE_LENGTH_LIMIT = 4096;
@@ -32,6 +41,8 @@ export interface TelemetryConfig {
   defaultInstrumentations: string;
   /** How long a failed batch export is retried before the batch is given up (and counted). */
   exportRetryMs: number;
+  /** Benchmark switch: the last piece of the telemetry switched on (`export`: all of it). */
+  benchStep: BenchStep;
   /**
    * Bounds of one log record, applied where it is created (OpenTelemetry log record limits):
    * longer string values are cut to `attributeValueLengthLimit` characters (and listed in the
@@ -79,6 +90,7 @@ export function readTelemetryConfig(
       readChoice(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf'),
     ),
     exportRetryMs,
+    benchStep: readChoice(env, 'TELEMETRY_BENCH_STEP', BENCH_STEPS, 'export'),
     kafka: {
       brokers: readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092')
         .split(',')

@@ -32,7 +32,7 @@ import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import { observeProcessMemory } from '../../shared/process-memory.ts';
-import type { TelemetryConfig } from './config.ts';
+import { BENCH_STEPS, type BenchStep, type TelemetryConfig } from './config.ts';
 import { KafkaLogRecordExporter } from './kafka-log-exporter.ts';
 import { configureRecordLimits } from './logs.ts';
 import { checkResourceLabels } from './prometheus-labels.ts';
@@ -97,9 +97,14 @@ export async function startTelemetry(
       },
     ],
   });
+  const upTo = (step: BenchStep) =>
+    BENCH_STEPS.indexOf(config.benchStep) >= BENCH_STEPS.indexOf(step);
   // Instrumentations take their meter from the global provider when they are constructed.
-  metrics.setGlobalMeterProvider(meterProvider);
-  observeProcessMemory(meterProvider.getMeter('shop-api.process'));
+  // (Before the benchmark step `histogram` no meter is registered: every metric is a no-op.)
+  if (upTo('histogram')) {
+    metrics.setGlobalMeterProvider(meterProvider);
+    observeProcessMemory(meterProvider.getMeter('shop-api.process'));
+  }
 
   process.env['OTEL_NODE_ENABLED_INSTRUMENTATIONS'] ??= config.defaultInstrumentations;
   // NodeSDK builds its LoggerProvider's limits from these variables only; writing the resolved
@@ -108,7 +113,7 @@ export async function startTelemetry(
   process.env['OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT'] = String(attributeValueLengthLimit);
   process.env['OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT'] = String(attributeCountLimit);
   configureRecordLimits(config.recordLimits);
-  const instrumentations = getNodeAutoInstrumentations({
+  const allInstrumentations = getNodeAutoInstrumentations({
     '@opentelemetry/instrumentation-http': {
       // Scrapes and health probes would otherwise dominate the request histogram's traffic.
       ignoreIncomingRequestHook: (request) => request.url === '/metrics',
@@ -122,13 +127,28 @@ export async function startTelemetry(
     // router layer still gets its span and still reports the matched route.
     '@opentelemetry/instrumentation-koa': { ignoreLayersType: [KoaLayerType.MIDDLEWARE] },
   });
+  // Benchmark steps before `histogram` switch the instrumentations on one at a time.
+  const instrumentations = upTo('histogram')
+    ? allInstrumentations
+    : allInstrumentations.filter(
+        ({ instrumentationName: name }) =>
+          (upTo('http') && name === '@opentelemetry/instrumentation-http') ||
+          (upTo('koa') && name === '@opentelemetry/instrumentation-koa'),
+      );
 
   const sdk = new NodeSDK({
     resource,
     autoDetectResources: false,
     metricReaders: [],
     logRecordProcessors:
-      overrides.logRecordProcessors ?? createLogRecordProcessors(config, meterProvider),
+      overrides.logRecordProcessors ??
+      (upTo('export')
+        ? createLogRecordProcessors(config, meterProvider)
+        : // Benchmark steps: records made and dropped (`records`), or none made at all (a
+          // provider without processors reports itself disabled to every emit).
+          upTo('records')
+          ? [DISCARD_RECORDS]
+          : []),
     // Without OTEL_TRACES_EXPORTER spans are not exported, so none is recorded either: the
     // AlwaysOff sampler still gives each request a trace and span id (continuing an incoming
     // traceparent), which is all the log records need, at a fraction of a recorded span's cost.
@@ -151,6 +171,13 @@ export async function startTelemetry(
   };
   return active;
 }
+
+/** Benchmark step `records`: every record is created, none is queued or exported. */
+const DISCARD_RECORDS: LogRecordProcessor = {
+  onEmit: () => {},
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
 
 function createLogRecordProcessors(
   config: TelemetryConfig,
