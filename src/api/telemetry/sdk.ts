@@ -7,7 +7,7 @@
  * processor and exporter, which need a meter provider when they are constructed.
  */
 import type { IncomingMessage } from 'node:http';
-import { metrics } from '@opentelemetry/api';
+import { createNoopMeter, metrics } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -158,6 +158,16 @@ export async function startTelemetry(
     instrumentations,
   });
   sdk.start();
+  // The http instrumentation's own duration histogram is dropped by the view above, but a
+  // dropped instrument still pays for every recording (the SDK hashes its attributes into a
+  // map, twice, and allocates nothing to keep): about 3 µs a request, against 0.1 µs for a
+  // kept histogram point. A no-op meter makes its recordings free. start() has just handed
+  // every instrumentation the global provider, so this comes after it.
+  for (const instrumentation of instrumentations) {
+    if (instrumentation.instrumentationName === '@opentelemetry/instrumentation-http') {
+      instrumentation.setMeterProvider({ getMeter: () => createNoopMeter() });
+    }
+  }
 
   active = {
     prometheus,
