@@ -80,6 +80,7 @@ export const COMPONENT_VARIABLES = {
     'KAFKA_LOGS_ENCODING',
     'LOG_EXPORT_RETRY_MS',
     'LOG_EXPORT_MAX_REQUEST_BYTES',
+    'TELEMETRY_BENCH_STEP',
   ],
   consumer: CONSUMER_VARIABLES,
   dlq: CONSUMER_VARIABLES,
@@ -103,9 +104,12 @@ export const COMPONENT_VARIABLES = {
   ],
 } as const satisfies Record<ComponentName, readonly string[]>;
 
-/** Overrides a component accepts: its own variables and the standard OpenTelemetry ones. */
+/**
+ * Overrides a component accepts: its own variables, the standard OpenTelemetry ones, and
+ * `BENCH_*` ones read by benchmark code loaded into it (`nodeFlags: ['--import', ...]`).
+ */
 export type ComponentEnv<N extends ComponentName = ComponentName> = Partial<
-  Record<(typeof COMPONENT_VARIABLES)[N][number] | `OTEL_${string}`, string>
+  Record<(typeof COMPONENT_VARIABLES)[N][number] | `OTEL_${string}` | `BENCH_${string}`, string>
 >;
 
 /** The environment that connects a component to the native services, before overrides. */

@@ -33,6 +33,7 @@ import {
   type ComponentProcess,
 } from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
+import { describeMachine, invokedCommand, machineLine, percentile } from '../report.ts';
 
 quietKafkajsTimerWarning();
 const { values: args } = parseArgs({
@@ -68,11 +69,6 @@ async function logsqlCount(query: string): Promise<number> {
   const [line] = (await response.text()).split('\n');
   return Number((JSON.parse(line || '{}') as { n?: string }).n ?? 0);
 }
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
 
 interface SweepResult {
   rate: number;
@@ -334,6 +330,8 @@ async function consumerAlone(partitionsInParallel: number): Promise<ConsumerResu
 }
 
 async function main(): Promise<void> {
+  const machine = describeMachine();
+  log(`machine: ${machineLine(machine)}`);
   const e2e = args['skip-e2e'] ? [] : await sweep();
   // The default (one partition at a time) and every partition of the topic at once, alternated:
   // the store is still merging the previous drain's data when the next one starts.
@@ -345,7 +343,14 @@ async function main(): Promise<void> {
       }
     }
   }
-  const report = { date: new Date().toISOString(), node: process.version, cores: 2, e2e, consumer };
+  const report = {
+    date: new Date().toISOString(),
+    command: invokedCommand('bench:pipeline'),
+    node: process.version,
+    machine,
+    e2e,
+    consumer,
+  };
   writeFileSync(join(ROOT, 'bench/results/pipeline.json'), `${JSON.stringify(report, null, 2)}\n`);
   const rows = e2e.map(
     (entry) =>
@@ -374,7 +379,8 @@ async function main(): Promise<void> {
     );
   }
   lines.push(
-    `${report.date.slice(0, 10)}, ${process.version}, all components on one 2-core machine.`,
+    `${report.date.slice(0, 10)}, all components on one machine: ${machineLine(machine)}.`,
+    `\`${report.command}\`.`,
     '',
   );
   writeFileSync(join(ROOT, 'bench/results/pipeline.md'), lines.join('\n'));

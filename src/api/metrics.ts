@@ -1,7 +1,7 @@
 /**
  * Business metrics, named after the OpenTelemetry conventions (dotted namespaces, units in UCUM).
  * Request count, latency and error rate are not here: they all come from the standard
- * `http.server.request.duration` histogram recorded by the http instrumentation.
+ * `http.server.request.duration` histogram recorded by telemetry/server-requests.ts.
  */
 import { metrics } from '@opentelemetry/api';
 import type { Collection, Shop } from './domain/shop.ts';

@@ -25,6 +25,16 @@ describe('configuration', () => {
     ).to.throw(ConfigError, /OTEL_LOGS_EXPORTER must be one of otlp, kafka, console, none/);
   });
 
+  it('switches the whole telemetry on unless the benchmark switch TELEMETRY_BENCH_STEP says otherwise', () => {
+    const service = { name: 's', version: '1' };
+    expect(readTelemetryConfig({}, service).benchStep).to.equal('export');
+    expect(readTelemetryConfig({ TELEMETRY_BENCH_STEP: 'koa' }, service).benchStep).to.equal('koa');
+    expect(() => readTelemetryConfig({ TELEMETRY_BENCH_STEP: 'spans' }, service)).to.throw(
+      ConfigError,
+      /TELEMETRY_BENCH_STEP must be one of context, http, koa, histogram, records, export/,
+    );
+  });
+
   it('ships one partition at a time unless PARTITIONS_IN_PARALLEL says otherwise', () => {
     expect(readConsumerConfig({}).partitionsInParallel).to.equal(1);
     expect(readConsumerConfig({ PARTITIONS_IN_PARALLEL: '3' }).partitionsInParallel).to.equal(3);

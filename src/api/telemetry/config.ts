@@ -10,6 +10,15 @@ import { DEFAULT_PORTS } from '../../shared/topology.ts';
 export const LOGS_EXPORTERS = ['otlp', 'kafka', 'console', 'none'] as const;
 export const KAFKA_ENCODINGS = ['otlp_proto', 'otlp_json'] as const;
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+/**
+ * Benchmark switch (TELEMETRY_BENCH_STEP): how much of the telemetry is switched on, each step
+ * adding one piece to the previous, so that `npm run bench:api -- --breakdown` can attribute the
+ * per-request cost. `export`, the default, is the full telemetry; the others exist only to be
+ * measured and lose promises (no request histogram before `histogram`, no records before
+ * `records`, nothing exported before `export`).
+ */
+export const BENCH_STEPS = ['context', 'http', 'koa', 'histogram', 'records', 'export'] as const;
+export type BenchStep = (typeof BENCH_STEPS)[number];
 
 /** Characters kept of one string attribute value (and of a record's body) by default. */
 export const DEFAULT_VALUE_LENGTH_LIMIT = 4096;
@@ -33,6 +42,8 @@ export interface TelemetryConfig {
   defaultInstrumentations: string;
   /** How long a failed batch export is retried before the batch is given up (and counted). */
   exportRetryMs: number;
+  /** Benchmark switch: the last piece of the telemetry switched on (`export`: all of it). */
+  benchStep: BenchStep;
   /**
    * Bounds of one log record, applied where it is created (OpenTelemetry log record limits):
    * longer string values are cut to `attributeValueLengthLimit` characters (and listed in the
@@ -80,6 +91,7 @@ export function readTelemetryConfig(
       readChoice(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf'),
     ),
     exportRetryMs,
+    benchStep: readChoice(env, 'TELEMETRY_BENCH_STEP', BENCH_STEPS, 'export'),
     kafka: {
       brokers: readString(env, 'KAFKA_BROKERS', `127.0.0.1:${DEFAULT_PORTS.kafka}`)
         .split(',')
