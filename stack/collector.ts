@@ -101,8 +101,9 @@ export async function installCollector(ctx: Context): Promise<void> {
 
 export const collectorService: ServiceDefinition = {
   name: 'collector',
-  // Its Kafka exporter needs the broker and the project's topics.
-  startsAfter: ['kafka'],
+  // Its Kafka exporter needs the broker and the project's topics; its traces exporter, Jaeger
+  // (so Jaeger also stops after it, once the last traces were flushed).
+  startsAfter: ['kafka', 'jaeger'],
   installTitle: 'collector: build with the OpenTelemetry Collector builder',
   installKind: 'build',
   installRequires: [
@@ -131,6 +132,7 @@ export const collectorService: ServiceDefinition = {
       COLLECTOR_HEALTH_PORT: String(config.ports.collectorHealth),
       COLLECTOR_METRICS_PORT: String(config.ports.collectorMetrics),
       KAFKA_BROKERS: `${HOST}:${config.ports.kafka}`,
+      JAEGER_OTLP_ENDPOINT: `http://${HOST}:${config.ports.jaegerOtlpHttp}`,
       OTELCOL_FILE_STORAGE_DIR: path.join(paths.dataDir, 'file_storage'),
       // A soft heap target keeps the Go runtime from growing to the machine's size.
       GOMEMLIMIT: process.env.GOMEMLIMIT ?? '256MiB',

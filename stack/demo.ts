@@ -74,6 +74,8 @@ async function main(): Promise<void> {
       PORT: portOf(ctx.config.apiMetricsTarget),
       FAULT_ROUTES: 'true',
       OTEL_RESOURCE_ATTRIBUTES: resource,
+      // Spans go to the Collector's traces pipeline, then to Jaeger; `none` turns them off.
+      OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER ?? 'otlp',
     },
   });
   const consumer = await components.start('consumer', endpoint, {

@@ -91,6 +91,13 @@ describe('topology: one statement of every port and scrape job', () => {
   it('stops a service before the ones it starts after', () => {
     const order = stopOrder();
     expect(order.indexOf('collector')).to.be.lessThan(order.indexOf('kafka'));
-    expect([...order].sort()).to.deep.equal(['collector', 'kafka', 'prometheus', 'victorialogs']);
+    expect(order.indexOf('collector')).to.be.lessThan(order.indexOf('jaeger'));
+    expect([...order].sort()).to.deep.equal([
+      'collector',
+      'jaeger',
+      'kafka',
+      'prometheus',
+      'victorialogs',
+    ]);
   });
 });
