@@ -8,6 +8,7 @@ import addFormatsModule from 'ajv-formats';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { KAFKA_TOPICS } from '../../src/shared/kafka-topics.ts';
+import { JAEGER_IMAGE_VERSION } from '../../stack/versions.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2019) => Ajv2019;
@@ -42,7 +43,7 @@ const services = Object.entries(compose.services);
 const ONE_SHOT = new Set(['topic-init', 'otelcol-queue-init', 'k6']);
 /** Long-running services that cannot carry a health check, with the reason in compose.yaml. */
 const NO_HEALTHCHECK_POSSIBLE = new Set(['otel-collector']);
-const PUBLISHED_PORTS = [3000, 3100, 8000, 9090];
+const PUBLISHED_PORTS = [3000, 3100, 8000, 9090, 16686];
 
 function composeSchema(): object {
   const file = path.join(
@@ -211,5 +212,14 @@ describe('compose.yaml', () => {
       OTELCOL_LISTEN_HOST: '0.0.0.0',
       KAFKA_BROKERS: 'kafka:9092',
     });
+  });
+
+  it('runs Jaeger from the pinned image with the native config file, bounded and health-checked', () => {
+    const jaeger = compose.services['jaeger'];
+    expect(jaeger?.image).to.equal(`jaegertracing/jaeger:${JAEGER_IMAGE_VERSION}`);
+    expect(jaeger?.volumes).to.include('./jaeger/config.yaml:/etc/jaeger/config.yaml:ro');
+    expect(jaeger?.environment?.JAEGER_MAX_TRACES).to.be.a('number').and.be.greaterThan(0);
+    expect(compose.services['api']?.environment?.OTEL_TRACES_EXPORTER).to.equal('otlp');
+    expect(compose.services.grafana?.depends_on?.['jaeger']?.condition).to.equal('service_healthy');
   });
 });
