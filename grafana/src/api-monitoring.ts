@@ -45,7 +45,7 @@ const methodLogs = logsLink('Access logs for this method', DATA_LINK_LOGQL.acces
 // measured.
 
 // Jaeger matches a tag exactly, so the trace searches take one route rather than the regex of
-// `route`, and "slow" as a duration in Jaeger's syntax.
+// `route`, one 5xx status, and "slow" as a duration in Jaeger's syntax.
 function traceRouteVariable(): QueryVariableBuilder {
   return new QueryVariableBuilder('trace_route')
     .label('Route (traces)')
@@ -53,6 +53,13 @@ function traceRouteVariable(): QueryVariableBuilder {
     .query(VARIABLE_QUERIES.traceRoute)
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc);
+}
+
+function traceStatusVariable(): CustomVariableBuilder {
+  return new CustomVariableBuilder('trace_status')
+    .label('Status (traces)')
+    .values('500,502,503,504')
+    .current({ text: '500', value: '500' });
 }
 
 function slowDurationVariable(): CustomVariableBuilder {
@@ -78,6 +85,7 @@ export function apiMonitoringDashboard(): Dashboard {
     .withVariable(lokiVariable('service', 'Service (logs)', VARIABLE_QUERIES.service, 'shop-api'))
     .withVariable(promVariable('testid', 'k6 test id', VARIABLE_QUERIES.testid))
     .withVariable(traceRouteVariable())
+    .withVariable(traceStatusVariable())
     .withVariable(slowDurationVariable())
     .withRow(new RowBuilder('Overview'))
     .withPanel(
@@ -164,7 +172,7 @@ export function apiMonitoringDashboard(): Dashboard {
       traceSearch(
         'Failed requests of the route (traces)',
         TRACE_SEARCHES.failed,
-        'Traces whose server span has an error status (5xx or an exception). Every such trace is kept by the Collector. Click a trace id for the trace, then a span for its logs and its route metrics.',
+        'Traces of the route answered with the selected 5xx status. The Collector keeps every such trace. Click a trace id for the trace, then a span for its logs and its route metrics.',
       ),
     )
     .withPanel(

@@ -437,13 +437,16 @@ export const TRACE_TO_METRICS = {
 /**
  * The dashboard's trace searches (Jaeger datasource, query type `search`), as Grafana sends them
  * to Jaeger's GET /api/traces: the service, the span tags as logfmt, and a minimum duration.
- * `${trace_route}` is the dashboard's single-valued route variable.
+ * `${trace_route}` and `${trace_status}` are the dashboard's single-valued variables. Failed
+ * requests are found by their status code, not by `error=true`: Jaeger 2.13's memory storage
+ * reads the `error` tag as a boolean, the HTTP API hands it the string "true", and the search
+ * then matches only spans whose status is Ok (measured against the native Jaeger).
  */
 export const TRACE_SEARCHES = {
   failed: {
     id: 'traces.failed_requests',
     service: 'shop-api',
-    tags: 'http.route="${trace_route}" error=true',
+    tags: 'http.route="${trace_route}" http.response.status_code=${trace_status}',
     minDuration: '',
   },
   slow: {
@@ -504,6 +507,7 @@ export const EXAMPLE_VARIABLES: Readonly<Record<string, string>> = {
   '__trace.traceId': '0af7651916cd43dd8448eb211c80319c',
   __tags: 'http_route="/users/:id"',
   trace_route: '/users/:id',
+  trace_status: '500',
   slow_duration: '500ms',
 };
 

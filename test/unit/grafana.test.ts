@@ -371,7 +371,7 @@ describe('Grafana provisioning', () => {
     );
     for (const search of Object.values(TRACE_SEARCHES)) {
       expect(substituteVariables(search.tags, EXAMPLE_VARIABLES)).to.match(
-        /^http\.route="\/users\/:id"( error=true)?$/,
+        /^http\.route="\/users\/:id"( http\.response\.status_code=500)?$/,
       );
     }
   });
