@@ -198,5 +198,5 @@ export function renderDatasources(): string {
   ) as unknown;
   const document = new YAML.Document(escaped);
   document.commentBefore = HEADER;
-  return document.toString({ lineWidth: 0 });
+  return document.toString({ lineWidth: 0, singleQuote: true });
 }
