@@ -114,6 +114,7 @@ function collectorEnv(config: ServicesConfig, dataDir: string): NodeJS.ProcessEn
     COLLECTOR_HEALTH_PORT: String(config.ports.collectorHealth),
     COLLECTOR_METRICS_PORT: String(config.ports.collectorMetrics),
     KAFKA_BROKERS: `${HOST}:${config.ports.kafka}`,
+    JAEGER_OTLP_ENDPOINT: `http://${HOST}:${config.ports.jaegerOtlpHttp}`,
     // The log store's own OTLP logs endpoint, for configurations that write to it directly.
     LOGS_STORE_OTLP_ENDPOINT: `http://${HOST}:${config.ports.victoriaLogs}/insert/opentelemetry/v1/logs`,
     OTELCOL_FILE_STORAGE_DIR: path.join(dataDir, 'file_storage'),
@@ -142,8 +143,9 @@ export function validateCollectorConfig(config: ServicesConfig): void {
 
 export const collectorService: ServiceDefinition = {
   name: 'collector',
-  // Its Kafka exporter needs the broker and the project's topics.
-  startsAfter: ['kafka'],
+  // Its Kafka exporter needs the broker and the project's topics; its traces exporter, Jaeger
+  // (so Jaeger also stops after it, once the last traces were flushed).
+  startsAfter: ['kafka', 'jaeger'],
   installTitle: 'collector: build with the OpenTelemetry Collector builder',
   installKind: 'build',
   installRequires: [

@@ -16,6 +16,10 @@ export interface Ports {
   collectorMetrics: number;
   prometheus: number;
   victoriaLogs: number;
+  jaegerOtlpHttp: number;
+  jaegerQuery: number;
+  jaegerQueryGrpc: number;
+  jaegerHealth: number;
 }
 
 /** The variable that moves each backing service's port; defaults from src/shared/topology.ts. */
@@ -28,6 +32,10 @@ const PORT_ENV: Record<keyof Ports, string> = {
   collectorMetrics: 'COLLECTOR_METRICS_PORT',
   prometheus: 'PROMETHEUS_PORT',
   victoriaLogs: 'VICTORIALOGS_PORT',
+  jaegerOtlpHttp: 'JAEGER_OTLP_HTTP_PORT',
+  jaegerQuery: 'JAEGER_QUERY_PORT',
+  jaegerQueryGrpc: 'JAEGER_QUERY_GRPC_PORT',
+  jaegerHealth: 'JAEGER_HEALTH_PORT',
 };
 
 export interface ServicesConfig {
@@ -129,6 +137,10 @@ export interface Endpoints {
   /** Loki-compatible push endpoint served by VictoriaLogs. */
   lokiPush: string;
   logsQuery: string;
+  /** Jaeger's OTLP/HTTP base URL (the Collector appends /v1/traces). */
+  jaegerOtlpHttp: string;
+  /** Jaeger's query service: GET /api/traces/<trace id>, /api/services, the UI. */
+  jaegerQuery: string;
 }
 
 export function endpointsOf(config: ServicesConfig): Endpoints {
@@ -144,5 +156,7 @@ export function endpointsOf(config: ServicesConfig): Endpoints {
     victoriaLogs,
     lokiPush: `${victoriaLogs}/insert/loki/api/v1/push`,
     logsQuery: `${victoriaLogs}/select/logsql/query`,
+    jaegerOtlpHttp: `http://${HOST}:${ports.jaegerOtlpHttp}`,
+    jaegerQuery: `http://${HOST}:${ports.jaegerQuery}`,
   };
 }

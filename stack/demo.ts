@@ -74,6 +74,8 @@ async function main(): Promise<void> {
       PORT: portOf(ctx.config.apiMetricsTarget),
       FAULT_ROUTES: 'true',
       OTEL_RESOURCE_ATTRIBUTES: resource,
+      // Spans go to the Collector's traces pipeline, then to Jaeger; `none` turns them off.
+      OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER ?? 'otlp',
     },
   });
   const consumer = await components.start('consumer', endpoint, {
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
       `  API              ${api.url}   (docs: ${api.url}/docs, metrics: ${api.url}/metrics)`,
       `  Prometheus       ${endpoint.prometheus}   (try: sum by (http_route) (rate(http_server_request_duration_count[1m])))`,
       `  log store (UI)   ${endpoint.victoriaLogs}/select/vmui   (try: {log_type="access"})`,
+      `  traces (Jaeger)  ${endpoint.jaegerQuery}/api/traces?service=shop-api&tags={"error":"true"}   (the query API; the web UI is in the compose image)`,
       `  consumer         ${consumer.url}/metrics`,
       `  canary           ${canary.url}/metrics   (records sent, missing, end-to-end latency)`,
       `  logs             ${logDir}/{api,consumer,canary}.log and ${ctx.config.runDir}/<service>/`,

@@ -4,6 +4,7 @@
  * port checks all follow from the definitions.
  */
 import { collectorService } from './collector.ts';
+import { jaegerService } from './jaeger.ts';
 import { kafkaService } from './kafka.ts';
 import { prometheusService } from './prometheus.ts';
 import { pythonTools } from './python-tools.ts';
@@ -16,6 +17,7 @@ export const SERVICES: Record<ServiceName, ServiceDefinition> = {
   collector: collectorService,
   victorialogs: victoriaLogsService,
   prometheus: prometheusService,
+  jaeger: jaegerService,
 };
 
 /** Every service's program, then the test tools (k6, Schemathesis), in install order. */

@@ -1,7 +1,13 @@
 import type { ServicesConfig } from './config.ts';
 import type { Logger } from './progress.ts';
 
-export const SERVICE_NAMES = ['kafka', 'collector', 'victorialogs', 'prometheus'] as const;
+export const SERVICE_NAMES = [
+  'kafka',
+  'collector',
+  'victorialogs',
+  'prometheus',
+  'jaeger',
+] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export function isServiceName(value: string): value is ServiceName {

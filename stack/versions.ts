@@ -23,5 +23,11 @@ export const VICTORIALOGS_VERSION = 'v1.51.1-0.20260624061259-dc94972a8708';
 // nearest later release the proxy does serve; the lib/ packages it uses are API-compatible.
 export const VICTORIAMETRICS_LIB_VERSION = 'v1.148.8';
 
+// Jaeger v2 (Apache-2.0), the trace store. The module's v1.x tags carry the v2 binary:
+// v1.76.0 is Jaeger v2.13.0, the image tag compose.yaml runs.
+export const JAEGER_MODULE = 'github.com/jaegertracing/jaeger';
+export const JAEGER_VERSION = 'v1.76.0';
+export const JAEGER_IMAGE_VERSION = '2.13.0';
+
 // Prometheus comes from the distribution's package; the version is whatever apt provides.
 export const PROMETHEUS_APT_PACKAGE = 'prometheus';

@@ -1,6 +1,13 @@
 /** "API monitoring": traffic, errors and latency of the shop API, next to its access logs. */
-import { DashboardBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  CustomVariableBuilder,
+  DashboardBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  VariableRefresh,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   dashboardLink,
   logMetrics,
@@ -10,8 +17,16 @@ import {
   promVariable,
   stat,
   timeseries,
+  traceSearch,
 } from './panels.ts';
-import { API, DATA_LINK_LOGQL, K6, VARIABLE_QUERIES } from './queries.ts';
+import {
+  API,
+  DATA_LINK_LOGQL,
+  DATASOURCES,
+  K6,
+  TRACE_SEARCHES,
+  VARIABLE_QUERIES,
+} from './queries.ts';
 
 export const API_MONITORING_UID = 'api-monitoring';
 
@@ -29,6 +44,31 @@ const methodLogs = logsLink('Access logs for this method', DATA_LINK_LOGQL.acces
 // histogram over the same time range: what the load generator measured next to what the server
 // measured.
 
+// Jaeger matches a tag exactly, so the trace searches take one route rather than the regex of
+// `route`, one 5xx status, and "slow" as a duration in Jaeger's syntax.
+function traceRouteVariable(): QueryVariableBuilder {
+  return new QueryVariableBuilder('trace_route')
+    .label('Route (traces)')
+    .datasource(DATASOURCES.prometheus)
+    .query(VARIABLE_QUERIES.traceRoute)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc);
+}
+
+function traceStatusVariable(): CustomVariableBuilder {
+  return new CustomVariableBuilder('trace_status')
+    .label('Status (traces)')
+    .values('500,502,503,504')
+    .current({ text: '500', value: '500' });
+}
+
+function slowDurationVariable(): CustomVariableBuilder {
+  return new CustomVariableBuilder('slow_duration')
+    .label('Slow above')
+    .values('250ms,500ms,1s,2s')
+    .current({ text: '500ms', value: '500ms' });
+}
+
 export function apiMonitoringDashboard(): Dashboard {
   return new DashboardBuilder('API monitoring')
     .uid(API_MONITORING_UID)
@@ -44,6 +84,9 @@ export function apiMonitoringDashboard(): Dashboard {
     )
     .withVariable(lokiVariable('service', 'Service (logs)', VARIABLE_QUERIES.service, 'shop-api'))
     .withVariable(promVariable('testid', 'k6 test id', VARIABLE_QUERIES.testid))
+    .withVariable(traceRouteVariable())
+    .withVariable(traceStatusVariable())
+    .withVariable(slowDurationVariable())
     .withRow(new RowBuilder('Overview'))
     .withPanel(
       stat('Requests per second', API.requestRateByMethod, {
@@ -122,6 +165,21 @@ export function apiMonitoringDashboard(): Dashboard {
           description:
             'Quantiles estimated from the histogram buckets; precision is bounded by the bucket edges.',
         },
+      ),
+    )
+    .withRow(new RowBuilder('Traces'))
+    .withPanel(
+      traceSearch(
+        'Failed requests of the route (traces)',
+        TRACE_SEARCHES.failed,
+        'Traces of the route answered with the selected 5xx status. The Collector keeps every such trace. Click a trace id for the trace, then a span for its logs and its route metrics.',
+      ),
+    )
+    .withPanel(
+      traceSearch(
+        'Slow requests of the route (traces)',
+        TRACE_SEARCHES.slow,
+        'Traces of the route slower than the selected duration. The Collector keeps every trace above its slow threshold (TRACES_SLOW_THRESHOLD_MS) and a share of the rest (TRACES_KEPT_PERCENT), so faster ones appear only sampled.',
       ),
     )
     .withRow(new RowBuilder('Logs'))

@@ -13,9 +13,11 @@ import { PanelBuilder as LogsPanelBuilder } from '@grafana/grafana-foundation-sd
 import { DataqueryBuilder as LokiQueryBuilder } from '@grafana/grafana-foundation-sdk/loki';
 import { DataqueryBuilder as PromQueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import { DATASOURCES } from './queries.ts';
-import type { NamedQuery } from './queries.ts';
+import type { NamedQuery, TRACE_SEARCHES } from './queries.ts';
 
 const REF_IDS = 'ABCDEFGHIJ';
 
@@ -113,6 +115,46 @@ export function stat(
     .withTarget(promTarget(query, 0));
 }
 
+/**
+ * A Jaeger datasource search target. The foundation SDK has no Jaeger query type; this is the
+ * query model of Grafana's Jaeger datasource (`queryType: 'search'`), which it turns into
+ * Jaeger's GET /api/traces?service=&tags=&minDuration=.
+ */
+class JaegerSearchTarget implements cog.Builder<cog.Dataquery> {
+  readonly #search: (typeof TRACE_SEARCHES)[keyof typeof TRACE_SEARCHES];
+  constructor(search: (typeof TRACE_SEARCHES)[keyof typeof TRACE_SEARCHES]) {
+    this.#search = search;
+  }
+  build(): cog.Dataquery {
+    const { service, tags, minDuration } = this.#search;
+    const query = {
+      refId: 'A',
+      datasource: DATASOURCES.jaeger,
+      queryType: 'search',
+      service,
+      tags,
+      limit: 20,
+      ...(minDuration ? { minDuration } : {}),
+    };
+    return query as unknown as cog.Dataquery;
+  }
+}
+
+/** A table of the traces a Jaeger search finds; each trace id links to the trace view. */
+export function traceSearch(
+  title: string,
+  search: (typeof TRACE_SEARCHES)[keyof typeof TRACE_SEARCHES],
+  description: string,
+): TablePanelBuilder {
+  return new TablePanelBuilder()
+    .title(title)
+    .description(description)
+    .datasource(DATASOURCES.jaeger)
+    .span(12)
+    .height(8)
+    .withTarget(new JaegerSearchTarget(search));
+}
+
 export function logs(title: string, query: NamedQuery, description: string): LogsPanelBuilder {
   return new LogsPanelBuilder()
     .title(title)
@@ -165,16 +207,19 @@ export function lokiVariable(
 const LINK_VARIABLE = /\$\{([\w.]+)\}|\$(\w+)/g;
 
 /**
- * An Explore URL running `query` on Loki over the panel's time range. Literal text is
- * percent-encoded here; variables are left for Grafana to fill in when the link is clicked,
- * percent-encoded too (`:percentencode`) so a value can never break out of the URL.
+ * An Explore URL running `query` on Loki over `range` (by default the panel's time range).
+ * Literal text is percent-encoded here; variables are left for Grafana to fill in when the link
+ * is clicked, percent-encoded too (`:percentencode`) so a value can never break out of the URL.
  */
-export function exploreLogsUrl(query: NamedQuery): string {
+export function exploreLogsUrl(
+  query: NamedQuery,
+  range: { from: string; to: string } = { from: '${__from}', to: '${__to}' },
+): string {
   const panes = {
     logs: {
       datasource: DATASOURCES.loki.uid,
       queries: [{ refId: 'A', datasource: DATASOURCES.loki, expr: query.expr, editorMode: 'code' }],
-      range: { from: '${__from}', to: '${__to}' },
+      range,
     },
   };
   const json = JSON.stringify(panes);

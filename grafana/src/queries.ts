@@ -19,6 +19,7 @@ export const LOKI_STREAM_LABELS = [
 export const DATASOURCES = {
   prometheus: { type: 'prometheus', uid: 'prometheus' },
   loki: { type: 'loki', uid: 'loki' },
+  jaeger: { type: 'jaeger', uid: 'jaeger' },
 } as const;
 
 export type QueryLanguage = 'promql' | 'logql';
@@ -386,16 +387,81 @@ export const CORRELATIONS = {
   ),
 } as const;
 
-/** Derived fields: `${__value.raw}` is the structured-metadata value of the clicked line. */
+/**
+ * Derived fields: `${__value.raw}` is the structured-metadata value of the clicked line. These
+ * two open Explore on Loki through a URL that carries the query (datasources.ts): Grafana
+ * 11.6's internal derived-field links target tracing datasources only, and build the query as
+ * `{query: ...}` where Loki reads `expr`, so an internal Loki-to-Loki link opened an empty
+ * editor.
+ */
 export const DERIVED_FIELD_LOGQL = {
   traceLogs: logql('derived.trace_logs', '{service_name=~".+"} | trace_id=`${__value.raw}`'),
   requestLogs: logql('derived.request_logs', '{service_name=~".+"} | request_id=`${__value.raw}`'),
+} as const;
+
+// --- Jaeger datasource: trace to logs, trace to metrics --------------------------------------
+
+/**
+ * Trace to logs (the Jaeger datasource's tracesToLogsV2 custom query): every log record of the
+ * trace, by the trace id Grafana fills in. trace_id is structured metadata, hence a filter after
+ * the stream selector rather than a stream label.
+ */
+export const TRACE_TO_LOGS = logql(
+  'trace_to_logs',
+  '{service_name=~".+"} | trace_id=`${__trace.traceId}`',
+);
+
+/**
+ * Trace to metrics (tracesToMetrics): `$__tags` becomes the span's mapped tags as label matchers,
+ * here `http_route="<the span's http.route>"`, so a server span links to its route's rate by
+ * status, latency and share of 5xx. Grafana shifts the time range around the span.
+ */
+export const TRACE_TO_METRICS = {
+  routeRequestRate: promql(
+    'trace_to_metrics.route_request_rate',
+    'sum by (http_response_status_code) (rate(http_server_request_duration_count{$__tags}[5m]))',
+    '{{http_response_status_code}}',
+  ),
+  routeLatency: promql(
+    'trace_to_metrics.route_latency_p95',
+    'histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_bucket{$__tags}[5m])))',
+    'p95',
+  ),
+  routeServerErrorShare: promql(
+    'trace_to_metrics.route_server_error_share',
+    'sum(rate(http_server_request_duration_count{$__tags, http_response_status_code=~"5.."}[5m])) / sum(rate(http_server_request_duration_count{$__tags}[5m]))',
+    '5xx share',
+  ),
+} as const;
+
+/**
+ * The dashboard's trace searches (Jaeger datasource, query type `search`), as Grafana sends them
+ * to Jaeger's GET /api/traces: the service, the span tags as logfmt, and a minimum duration.
+ * `${trace_route}` and `${trace_status}` are the dashboard's single-valued variables. Failed
+ * requests are found by their status code, not by `error=true`: Jaeger 2.13's memory storage
+ * reads the `error` tag as a boolean, the HTTP API hands it the string "true", and the search
+ * then matches only spans whose status is Ok (measured against the native Jaeger).
+ */
+export const TRACE_SEARCHES = {
+  failed: {
+    id: 'traces.failed_requests',
+    service: 'shop-api',
+    tags: 'http.route="${trace_route}" http.response.status_code=${trace_status}',
+    minDuration: '',
+  },
+  slow: {
+    id: 'traces.slow_requests',
+    service: 'shop-api',
+    tags: 'http.route="${trace_route}"',
+    minDuration: '${slow_duration}',
+  },
 } as const;
 
 /** Dashboard variable queries (Grafana's label_values syntax, not PromQL itself). */
 export const VARIABLE_QUERIES = {
   job: 'label_values(http_server_request_duration_count, job)',
   route: 'label_values(http_server_request_duration_count{job=~"$job"}, http_route)',
+  traceRoute: 'label_values(http_server_request_duration_count{job=~"$job"}, http_route)',
   api: 'label_values(otel_sdk_processor_log_queue_size, job)',
   collector: 'label_values(otelcol_process_uptime, job)',
   consumer: 'label_values(log_consumer_records_consumed_total, job)',
@@ -411,6 +477,8 @@ export const ALL_QUERIES: readonly NamedQuery[] = [
   ...Object.values(PIPELINE),
   ...Object.values(CORRELATIONS),
   ...Object.values(DERIVED_FIELD_LOGQL),
+  TRACE_TO_LOGS,
+  ...Object.values(TRACE_TO_METRICS),
 ];
 
 export const PROMQL_QUERIES = ALL_QUERIES.filter((query) => query.language === 'promql');
@@ -436,6 +504,11 @@ export const EXAMPLE_VARIABLES: Readonly<Record<string, string>> = {
   '__value.raw': '0af7651916cd43dd8448eb211c80319c',
   http_route: '/users/:id',
   http_response_status_code: '500',
+  '__trace.traceId': '0af7651916cd43dd8448eb211c80319c',
+  __tags: 'http_route="/users/:id"',
+  trace_route: '/users/:id',
+  trace_status: '500',
+  slow_duration: '500ms',
 };
 
 /**

@@ -20,6 +20,17 @@ export const DEFAULT_PORTS = {
   prometheus: 9090,
   /** VictoriaLogs, the native stand-in for Loki (Loki push API and LogsQL). */
   victoriaLogs: 9428,
+  /**
+   * Jaeger v2's OTLP/HTTP receiver, where the Collector's traces pipeline exports. Not 4318:
+   * natively it shares the loopback interface with the Collector's own receiver.
+   */
+  jaegerOtlpHttp: 4320,
+  /** Jaeger's query service: HTTP API (/api/traces, /api/v3) and web UI. */
+  jaegerQuery: 16686,
+  /** Jaeger's query service over gRPC (api_v2/api_v3); bound so it never takes 16685 of a host. */
+  jaegerQueryGrpc: 16685,
+  /** Jaeger's health check (healthcheckv2 extension, GET /status). */
+  jaegerHealth: 13134,
   /** Loki, in compose. */
   loki: 3100,
   /** Grafana, in compose. */

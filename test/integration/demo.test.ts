@@ -76,6 +76,10 @@ describe('native demo (npm run demo)', function () {
       COLLECTOR_METRICS_PORT: 17888,
       PROMETHEUS_PORT: 17090,
       VICTORIALOGS_PORT: 17428,
+      JAEGER_OTLP_HTTP_PORT: 17320,
+      JAEGER_QUERY_PORT: 17686,
+      JAEGER_QUERY_GRPC_PORT: 17685,
+      JAEGER_HEALTH_PORT: 17134,
     };
     const componentPorts = { api: 17800, consumer: 17469, canary: 17470 };
     const runDir = mkdtempSync(join(tmpdir(), 'demo-epipe-'));

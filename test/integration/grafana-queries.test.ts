@@ -1,5 +1,6 @@
-// Every PromQL expression of the dashboards and correlations, run against the real
-// Prometheus over the metrics of a real API, a real log consumer and the native Collector.
+// Every PromQL expression of the dashboards, correlations and trace-to-metrics links, run
+// against the real Prometheus over the metrics of a real API, a real log consumer and the
+// native Collector.
 // A renamed metric or label anywhere in the stack makes the matching query come back empty,
 // which is exactly what a dashboard panel would show ("No data"), and fails here.
 import { once } from 'node:events';
@@ -146,6 +147,8 @@ describe('grafana: dashboard and correlation queries against the real Prometheus
       __rate_interval: '1m',
       http_route: '/faults/error',
       http_response_status_code: '500',
+      // What Grafana puts for `$__tags` in a trace-to-metrics query: the span's http.route.
+      __tags: 'http_route="/faults/error"',
     };
     // One budget for all queries: the first ones wait for scrapes, the rest are then instant.
     deadline = Date.now() + 150_000;

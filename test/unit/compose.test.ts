@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { KAFKA_TOPICS } from '../../src/shared/kafka-topics.ts';
 import { composeValidator } from '../support/compose-schema.ts';
+import { JAEGER_IMAGE_VERSION } from '../../stack/versions.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -40,7 +41,7 @@ const services = Object.entries(compose.services);
 const ONE_SHOT = new Set(['topic-init', 'otelcol-queue-init', 'k6']);
 /** Long-running services that cannot carry a health check, with the reason in compose.yaml. */
 const NO_HEALTHCHECK_POSSIBLE = new Set(['otel-collector']);
-const PUBLISHED_PORTS = [3000, 3100, 8000, 9090];
+const PUBLISHED_PORTS = [3000, 3100, 8000, 9090, 16686];
 
 const validator = composeValidator;
 
@@ -188,5 +189,14 @@ describe('compose.yaml', () => {
       OTELCOL_LISTEN_HOST: '0.0.0.0',
       KAFKA_BROKERS: 'kafka:9092',
     });
+  });
+
+  it('runs Jaeger from the pinned image with the native config file, bounded and health-checked', () => {
+    const jaeger = compose.services['jaeger'];
+    expect(jaeger?.image).to.equal(`jaegertracing/jaeger:${JAEGER_IMAGE_VERSION}`);
+    expect(jaeger?.volumes).to.include('./jaeger/config.yaml:/etc/jaeger/config.yaml:ro');
+    expect(jaeger?.environment?.JAEGER_MAX_TRACES).to.be.a('number').and.be.greaterThan(0);
+    expect(compose.services['api']?.environment?.OTEL_TRACES_EXPORTER).to.equal('otlp');
+    expect(compose.services.grafana?.depends_on?.['jaeger']?.condition).to.equal('service_healthy');
   });
 });

@@ -8,6 +8,7 @@ import { parser as promqlParser } from '@prometheus-io/lezer-promql';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { DASHBOARDS, render } from '../../grafana/src/dashboards.ts';
+import { renderDatasources } from '../../grafana/src/datasources.ts';
 import {
   ALL_QUERIES,
   CORRELATIONS,
@@ -17,6 +18,9 @@ import {
   LOGQL_QUERIES,
   LOKI_STREAM_LABELS,
   PROMQL_QUERIES,
+  TRACE_SEARCHES,
+  TRACE_TO_LOGS,
+  TRACE_TO_METRICS,
   VARIABLE_QUERIES,
   substituteVariables,
 } from '../../grafana/src/queries.ts';
@@ -29,11 +33,18 @@ interface ProvisionedDatasource {
   type: string;
   jsonData?: {
     derivedFields?: {
+      name: string;
       matcherType: string;
       matcherRegex: string;
       datasourceUid?: string;
       url: string;
     }[];
+    tracesToLogsV2?: { datasourceUid: string; customQuery: boolean; query: string };
+    tracesToMetrics?: {
+      datasourceUid: string;
+      tags: { key: string; value: string }[];
+      queries: { name: string; query: string }[];
+    };
   };
   correlations?: {
     targetUID: string;
@@ -91,15 +102,22 @@ function streamSelectorLabels(expr: string): string[] {
   return labels;
 }
 
-/** Every `expr` of every panel target in the generated dashboards. */
+/**
+ * Every `expr` of every panel target in the generated dashboards (Jaeger searches have none;
+ * they are checked on their own).
+ */
 function dashboardExprs(): { dashboard: string; expr: string; uid: string | undefined }[] {
   return DASHBOARDS.flatMap(({ file, build }) =>
     (build().panels ?? []).flatMap((panel) =>
-      ('targets' in panel ? (panel.targets ?? []) : []).map((target) => ({
-        dashboard: file,
-        expr: String((target as { expr?: string }).expr),
-        uid: (target as { datasource?: { uid?: string } }).datasource?.uid,
-      })),
+      ('targets' in panel ? (panel.targets ?? []) : [])
+        .filter(
+          (target) => (target as { datasource?: { uid?: string } }).datasource?.uid !== 'jaeger',
+        )
+        .map((target) => ({
+          dashboard: file,
+          expr: String((target as { expr?: string }).expr),
+          uid: (target as { datasource?: { uid?: string } }).datasource?.uid,
+        })),
     ),
   );
 }
@@ -229,10 +247,15 @@ describe('Grafana provisioning', () => {
   const uids = new Set(provisioned.map((ds) => ds.uid));
   const loki = provisioned.find((ds) => ds.uid === 'loki');
 
-  it('provisions Prometheus and Loki with the fixed uids the dashboards use', () => {
+  it('is what `npm run dashboards` generates from grafana/src/datasources.ts', () => {
+    expect(provisioningText, 'stale: run npm run dashboards').to.equal(renderDatasources());
+  });
+
+  it('provisions Prometheus, Loki and Jaeger with the fixed uids the dashboards use', () => {
     expect(provisioned.map(({ uid, type }) => ({ uid, type }))).to.deep.include.members([
       { uid: 'prometheus', type: 'prometheus' },
       { uid: 'loki', type: 'loki' },
+      { uid: 'jaeger', type: 'jaeger' },
     ]);
   });
 
@@ -245,7 +268,13 @@ describe('Grafana provisioning', () => {
         if (field.datasourceUid) referenced.add(field.datasourceUid);
       }
     }
-    expect([...referenced]).to.have.members(['prometheus', 'loki']);
+    const jaeger = provisioned.find((ds) => ds.uid === 'jaeger');
+    if (jaeger?.jsonData?.tracesToLogsV2)
+      referenced.add(jaeger.jsonData.tracesToLogsV2.datasourceUid);
+    if (jaeger?.jsonData?.tracesToMetrics) {
+      referenced.add(jaeger.jsonData.tracesToMetrics.datasourceUid);
+    }
+    expect([...referenced]).to.have.members(['prometheus', 'loki', 'jaeger']);
     for (const uid of referenced) expect(uids.has(uid), uid).to.equal(true);
   });
 
@@ -288,14 +317,62 @@ describe('Grafana provisioning', () => {
     }
   });
 
-  it('links trace_id and request_id (structured metadata) to the logs sharing them', () => {
+  it('links trace_id to its trace in Jaeger, and trace_id and request_id to their logs', () => {
     const fields = loki?.jsonData?.derivedFields ?? [];
-    expect(fields.map((f) => [f.matcherType, f.matcherRegex])).to.deep.equal([
-      ['label', 'trace_id'],
-      ['label', 'request_id'],
+    expect(fields.map((f) => [f.matcherType, f.matcherRegex, f.datasourceUid])).to.deep.equal([
+      ['label', 'trace_id', 'jaeger'],
+      ['label', 'trace_id', undefined],
+      ['label', 'request_id', undefined],
     ]);
-    expect(fields.map((f) => unescape(f.url))).to.deep.equal(
-      Object.values(DERIVED_FIELD_LOGQL).map((q) => q.expr),
+    // An internal link to a tracing datasource: the query is the trace id itself.
+    expect(unescape(fields[0]?.url ?? '')).to.equal('${__value.raw}');
+    // The log-to-log pivots are Explore URLs that carry their LogQL (an internal Loki link
+    // would open an empty editor), each one the query of queries.ts.
+    const carried = fields.slice(1).map((field) => {
+      const url = unescape(field.url);
+      expect(url).to.match(/^\/explore\?schemaVersion=1&orgId=1&panes=/);
+      const panes = JSON.parse(
+        decodeURIComponent(url.split('panes=')[1] ?? '').replace(/:percentencode\}/g, '}'),
+      ) as { logs: { datasource: string; queries: { expr: string }[] } };
+      expect(panes.logs.datasource).to.equal('loki');
+      return panes.logs.queries[0]?.expr;
+    });
+    expect(carried).to.deep.equal(Object.values(DERIVED_FIELD_LOGQL).map((q) => q.expr));
+  });
+
+  it('pivots from a span to the logs of its trace and to the metrics of its route', () => {
+    const jaeger = provisioned.find((ds) => ds.uid === 'jaeger');
+    const toLogs = jaeger?.jsonData?.tracesToLogsV2;
+    expect(toLogs).to.include({ datasourceUid: 'loki', customQuery: true });
+    expect(unescape(toLogs?.query ?? '')).to.equal(TRACE_TO_LOGS.expr);
+    const toMetrics = jaeger?.jsonData?.tracesToMetrics;
+    expect(toMetrics?.datasourceUid).to.equal('prometheus');
+    // The span attribute named by the HTTP semantic conventions, mapped to the metric's label.
+    expect(toMetrics?.tags).to.deep.equal([{ key: 'http.route', value: 'http_route' }]);
+    expect(toMetrics?.queries.map((q) => unescape(q.query))).to.deep.equal(
+      Object.values(TRACE_TO_METRICS).map((q) => q.expr),
     );
+  });
+
+  it('searches traces of one route from the dashboard, by error tag and by duration', () => {
+    const targets = DASHBOARDS.flatMap(({ build }) =>
+      (build().panels ?? []).flatMap((panel) => ('targets' in panel ? (panel.targets ?? []) : [])),
+    ).filter(
+      (target) => (target as { datasource?: { uid?: string } }).datasource?.uid === 'jaeger',
+    ) as unknown as { queryType: string; service: string; tags: string; minDuration?: string }[];
+    expect(
+      targets.map(({ queryType, service, tags }) => ({ queryType, service, tags })),
+    ).to.deep.equal(
+      Object.values(TRACE_SEARCHES).map(({ service, tags }) => ({
+        queryType: 'search',
+        service,
+        tags,
+      })),
+    );
+    for (const search of Object.values(TRACE_SEARCHES)) {
+      expect(substituteVariables(search.tags, EXAMPLE_VARIABLES)).to.match(
+        /^http\.route="\/users\/:id"( http\.response\.status_code=500)?$/,
+      );
+    }
   });
 });

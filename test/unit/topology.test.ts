@@ -77,20 +77,47 @@ describe('topology: one statement of every port and scrape job', () => {
       new RegExp(`^http://loki:${DEFAULT_PORTS.loki}/`),
     );
     expect(env('loadgen', 'LOADGEN_TARGET')).to.equal(`http://api:${DEFAULT_PORTS.api}`);
+    expect(env('otel-collector', 'JAEGER_OTLP_ENDPOINT')).to.equal(
+      `http://jaeger:${DEFAULT_PORTS.jaegerOtlpHttp}`,
+    );
+    expect(JSON.stringify(compose.services['jaeger']?.healthcheck)).to.include(
+      `:${DEFAULT_PORTS.jaegerHealth}/status`,
+    );
     const published = Object.values(compose.services).flatMap((service) => service.ports ?? []);
     for (const port of [
       DEFAULT_PORTS.api,
       DEFAULT_PORTS.grafana,
       DEFAULT_PORTS.loki,
       DEFAULT_PORTS.prometheus,
+      DEFAULT_PORTS.jaegerQuery,
     ]) {
       expect(published, String(port)).to.include(`127.0.0.1:${port}:${port}`);
     }
   });
 
+  it("has Jaeger's config file and the Collector's traces exporter default to the same ports", () => {
+    const jaeger = read('jaeger/config.yaml');
+    const defaultOf = (variable: string) =>
+      new RegExp(`\\$\\{env:${variable}:-([^}]+)\\}`).exec(jaeger)?.[1];
+    expect(defaultOf('JAEGER_OTLP_HTTP_PORT')).to.equal(String(DEFAULT_PORTS.jaegerOtlpHttp));
+    expect(defaultOf('JAEGER_QUERY_PORT')).to.equal(String(DEFAULT_PORTS.jaegerQuery));
+    expect(defaultOf('JAEGER_QUERY_GRPC_PORT')).to.equal(String(DEFAULT_PORTS.jaegerQueryGrpc));
+    expect(defaultOf('JAEGER_HEALTH_PORT')).to.equal(String(DEFAULT_PORTS.jaegerHealth));
+    expect(read('otel-collector/config.yaml')).to.include(
+      `\${env:JAEGER_OTLP_ENDPOINT:-http://127.0.0.1:${DEFAULT_PORTS.jaegerOtlpHttp}}`,
+    );
+  });
+
   it('stops a service before the ones it starts after', () => {
     const order = stopOrder();
     expect(order.indexOf('collector')).to.be.lessThan(order.indexOf('kafka'));
-    expect([...order].sort()).to.deep.equal(['collector', 'kafka', 'prometheus', 'victorialogs']);
+    expect(order.indexOf('collector')).to.be.lessThan(order.indexOf('jaeger'));
+    expect([...order].sort()).to.deep.equal([
+      'collector',
+      'jaeger',
+      'kafka',
+      'prometheus',
+      'victorialogs',
+    ]);
   });
 });

@@ -4,6 +4,7 @@
  * every line" cannot interleave with another order.
  */
 import { RingRepository } from '../store/repository.ts';
+import { inSpan } from '../store/spans.ts';
 import type { Analytics, NewOrder, NewProduct, NewUser, Order, Product, User } from './schemas.ts';
 import { SlidingWindow } from './sliding-window.ts';
 
@@ -60,15 +61,27 @@ export class Shop {
     const countEviction = (collection: Collection) => {
       this.#evictions.set(collection, (this.#evictions.get(collection) ?? 0) + 1);
     };
-    this.users = new RingRepository<User>(options.capacity, (user) => {
-      this.#userIdByName.delete(user.username);
-      countEviction('users');
-    });
-    this.products = new RingRepository<Product>(options.capacity, (product) => {
-      this.#salesByProduct.delete(product.id);
-      countEviction('products');
-    });
-    this.orders = new RingRepository<Order>(options.capacity, () => countEviction('orders'));
+    this.users = new RingRepository<User>(
+      options.capacity,
+      (user) => {
+        this.#userIdByName.delete(user.username);
+        countEviction('users');
+      },
+      'users',
+    );
+    this.products = new RingRepository<Product>(
+      options.capacity,
+      (product) => {
+        this.#salesByProduct.delete(product.id);
+        countEviction('products');
+      },
+      'products',
+    );
+    this.orders = new RingRepository<Order>(
+      options.capacity,
+      () => countEviction('orders'),
+      'orders',
+    );
   }
 
   createUser(input: NewUser): User {
@@ -84,7 +97,49 @@ export class Shop {
     return this.products.insert((id) => ({ id, ...input, createdAt: this.#timestamp() }));
   }
 
+  /**
+   * Places an order in three steps, each a span under the request's (attributes in the `shop.`
+   * namespace): `order.validate` (the user and every product exist and have the stock),
+   * `order.reserve_stock` (stock decremented, sales counted) and `order.record` (the order
+   * stored). A DomainError fails the step that found it; its `error.type` is the error's kind,
+   * and the span status stays unset because the client, not the server, was wrong.
+   */
   placeOrder(input: NewOrder): PlacedOrder {
+    const lines = inSpan(
+      'order.validate',
+      { 'shop.user.id': input.userId, 'shop.order.line_count': input.items.length },
+      () => this.#validateOrder(input),
+      (error) => !(error instanceof DomainError),
+    );
+    const { totalCents, nowLowOnStock } = inSpan(
+      'order.reserve_stock',
+      { 'shop.order.line_count': lines.length },
+      (span) => {
+        const reserved = this.#reserveStock(lines);
+        span.setAttribute('shop.products.now_low_on_stock', reserved.nowLowOnStock.length);
+        return reserved;
+      },
+    );
+    const order = inSpan('order.record', {}, (span) => {
+      const stored = this.orders.insert((id) => ({
+        id,
+        userId: input.userId,
+        items: lines.map(({ product, quantity }) => ({
+          productId: product.id,
+          name: product.name,
+          quantity,
+          unitPrice: product.price,
+        })),
+        total: fromCents(totalCents),
+        createdAt: this.#timestamp(),
+      }));
+      span.setAttribute('shop.order.id', stored.id);
+      return stored;
+    });
+    return { order, nowLowOnStock };
+  }
+
+  #validateOrder(input: NewOrder): { product: Product; quantity: number }[] {
     if (!this.users.get(input.userId)) {
       throw new DomainError('unknown_reference', `user ${input.userId} does not exist`, {
         userId: input.userId,
@@ -111,7 +166,13 @@ export class Shop {
       }
       lines.push({ product, quantity });
     }
+    return lines;
+  }
 
+  #reserveStock(lines: { product: Product; quantity: number }[]): {
+    totalCents: number;
+    nowLowOnStock: Product[];
+  } {
     let totalCents = 0;
     const nowLowOnStock: Product[] = [];
     for (const { product, quantity } of lines) {
@@ -127,20 +188,7 @@ export class Shop {
     }
     this.#revenueCents += totalCents;
     this.#recentOrders.add(this.#options.now(), totalCents);
-
-    const order = this.orders.insert((id) => ({
-      id,
-      userId: input.userId,
-      items: lines.map(({ product, quantity }) => ({
-        productId: product.id,
-        name: product.name,
-        quantity,
-        unitPrice: product.price,
-      })),
-      total: fromCents(totalCents),
-      createdAt: this.#timestamp(),
-    }));
-    return { order, nowLowOnStock };
+    return { totalCents, nowLowOnStock };
   }
 
   analytics(): Analytics {

@@ -55,6 +55,19 @@ export interface Telemetry {
 
 let active: Telemetry | undefined;
 
+/**
+ * Whether spans are recorded and exported: OTEL_TRACES_EXPORTER names at least one exporter
+ * other than `none` (the specification's value that turns traces off). The demo and compose set
+ * it to `otlp`.
+ */
+export function tracesExported(env: NodeJS.ProcessEnv): boolean {
+  const names = (env['OTEL_TRACES_EXPORTER'] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  return names.length > 0 && !names.includes('none');
+}
+
 /** The running telemetry, if the process was started with it. */
 export function activeTelemetry(): Telemetry | undefined {
   return active;
@@ -150,10 +163,14 @@ export async function startTelemetry(
           upTo('records')
           ? [DISCARD_RECORDS]
           : []),
-    // Without OTEL_TRACES_EXPORTER spans are not exported, so none is recorded either: the
-    // AlwaysOff sampler still gives each request a trace and span id (continuing an incoming
-    // traceparent), which is all the log records need, at a fraction of a recorded span's cost.
-    ...(process.env['OTEL_TRACES_EXPORTER']
+    // With OTEL_TRACES_EXPORTER unset or `none` spans are not exported, so none is recorded
+    // either: the AlwaysOff sampler still gives each request a trace and span id (continuing an
+    // incoming traceparent), which is all the log records need, at a fraction of a recorded
+    // span's cost. Otherwise NodeSDK builds the exporter and a batch span processor from the
+    // standard OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_* / OTEL_BSP_* variables, and the
+    // sampler from OTEL_TRACES_SAMPLER, whose default (parentbased_always_on) records every
+    // request: the Collector's tail_sampling decides what is kept, once it sees the whole trace.
+    ...(tracesExported(process.env)
       ? {}
       : { spanProcessors: [new NoopSpanProcessor()], sampler: new AlwaysOffSampler() }),
     instrumentations,
