@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { HOST, REPO_ROOT } from './config.ts';
+import { HOST, REPO_ROOT, kafkaNodes } from './config.ts';
 import type { ServicesConfig } from './config.ts';
 import { httpOk } from './http.ts';
 import { GoBuildProgress, runLogged } from './progress.ts';
@@ -130,7 +130,10 @@ export const collectorService: ServiceDefinition = {
       OTLP_HTTP_PORT: String(config.ports.otlpHttp),
       COLLECTOR_HEALTH_PORT: String(config.ports.collectorHealth),
       COLLECTOR_METRICS_PORT: String(config.ports.collectorMetrics),
-      KAFKA_BROKERS: `${HOST}:${config.ports.kafka}`,
+      // Every node: the exporter reaches the cluster through any of them.
+      KAFKA_BROKERS: kafkaNodes(config)
+        .map(({ broker }) => `${HOST}:${broker}`)
+        .join(','),
       OTELCOL_FILE_STORAGE_DIR: path.join(paths.dataDir, 'file_storage'),
       // A soft heap target keeps the Go runtime from growing to the machine's size.
       GOMEMLIMIT: process.env.GOMEMLIMIT ?? '256MiB',
