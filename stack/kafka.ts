@@ -193,6 +193,36 @@ async function kafkaHealthy(ctx: Context): Promise<boolean> {
   }
 }
 
+/**
+ * Waits until every partition of `topics` has a leader, as seen by whichever broker answers.
+ * kafkajs' own `waitForLeaders` gives up when a broker of a cluster answers before the new
+ * topic's metadata reached it (UNKNOWN_TOPIC_OR_PARTITION, retriable); this asks again.
+ *
+ * @throws Error after `timeoutMs` (milliseconds) with the last answer
+ */
+export async function waitForTopicLeaders(
+  admin: kafkajs.Admin,
+  topics: string[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      const led = found.every(({ partitions }) =>
+        partitions.every((partition) => partition.leader >= 0),
+      );
+      if (found.length === topics.length && led) return;
+      last = 'partitions without a leader';
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms: ${last}`);
+}
+
 /** Topic-level overrides of every project topic: its size limit, and on a cluster its ISR. */
 function topicConfig(config: ServicesConfig, maxMessageBytes: number) {
   const { minInsync } = replicationOf(config);
@@ -221,7 +251,7 @@ export async function ensureTopics(config: ServicesConfig): Promise<string[]> {
     const missing = KAFKA_TOPICS.filter((topic) => !existing.has(topic.name));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((topic) => ({
           topic: topic.name,
           numPartitions: topic.partitions,
@@ -229,6 +259,10 @@ export async function ensureTopics(config: ServicesConfig): Promise<string[]> {
           configEntries: topicConfig(config, topic.maxMessageBytes),
         })),
       });
+      await waitForTopicLeaders(
+        admin,
+        missing.map((topic) => topic.name),
+      );
     }
     const present = KAFKA_TOPICS.filter((topic) => existing.has(topic.name));
     if (present.length > 0) {
