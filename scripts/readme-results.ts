@@ -27,6 +27,7 @@ function faultsTable(): string | undefined {
 const sections: Record<string, () => string | undefined> = {
   'bench:api': () => read('bench/results/api.md'),
   'bench:pipeline': () => read('bench/results/pipeline.md'),
+  'bench:pipeline-scaling': () => read('bench/results/pipeline-scaling.md'),
   'bench:soak': () => read('bench/results/soak.md'),
   faults: faultsTable,
 };

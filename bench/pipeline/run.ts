@@ -32,7 +32,7 @@ import {
 import { encodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
 import { scrapeMetric, startComponent, type ComponentProcess } from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
-import { replicationOf } from '../../stack/kafka.ts';
+import { replicationOf, waitForTopicLeaders } from '../../stack/kafka.ts';
 
 quietKafkajsTimerWarning();
 const { values: args } = parseArgs({
@@ -235,8 +235,9 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
         ],
       },
     ],
-    waitForLeaders: true,
+    waitForLeaders: false,
   });
+  await waitForTopicLeaders(admin, [topic]);
   const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
   const messages = Math.ceil(PREFILL_RECORDS / RECORDS_PER_MESSAGE);
@@ -379,19 +380,33 @@ async function main(): Promise<void> {
       }
     }
   }
-  const report = { date: new Date().toISOString(), node: process.version, cores: 2, e2e, consumer };
-  writeFileSync(join(ROOT, 'bench/results/pipeline.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cores: 2,
+    kafkaNodes: ctx.config.kafkaBrokers,
+    command: `npm run bench:pipeline -- ${process.argv.slice(2).join(' ')}`.trim(),
+    e2e,
+    consumer,
+  };
+  // A scaling run (--consumer-instances) has results of its own, beside the default run's.
+  const name = args['consumer-instances'] ? 'pipeline-scaling' : 'pipeline';
+  writeFileSync(join(ROOT, `bench/results/${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
   const rows = e2e.map(
     (entry) =>
       `| ${entry.rate} | ${entry.achievedRequestsPerSecond.toFixed(0)} | ${entry.seconds} | ${entry.landed} | ${entry.lost} | ` +
       `${entry.latencyP50Ms.toFixed(0)} | ${entry.latencyP99Ms.toFixed(0)} | ${entry.drainSeconds.toFixed(1)} |`,
   );
-  const lines = [
-    '| offered /s | answered /s | seconds | records landed | lost | emit-to-queryable p50 ms | p99 ms | drain after load s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    '',
-  ];
+  // A run with --skip-e2e has no sweep to show.
+  const lines =
+    rows.length === 0
+      ? []
+      : [
+          '| offered /s | answered /s | seconds | records landed | lost | emit-to-queryable p50 ms | p99 ms | drain after load s |',
+          '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+          ...rows,
+          '',
+        ];
   if (consumer.length > 0) {
     lines.push(
       `Consumer alone, draining a 3-partition topic (${RECORDS_PER_MESSAGE} records per Kafka message) into the store:`,
@@ -408,10 +423,11 @@ async function main(): Promise<void> {
     );
   }
   lines.push(
-    `${report.date.slice(0, 10)}, ${process.version}, all components on one 2-core machine.`,
+    `${report.date.slice(0, 10)}, ${process.version}, all components on one 2-core machine, ` +
+      `${report.kafkaNodes} Kafka node(s): \`${report.kafkaNodes > 1 ? `KAFKA_BROKERS_COUNT=${report.kafkaNodes} ` : ''}${report.command}\`.`,
     '',
   );
-  writeFileSync(join(ROOT, 'bench/results/pipeline.md'), lines.join('\n'));
+  writeFileSync(join(ROOT, `bench/results/${name}.md`), lines.join('\n'));
   console.log(lines.join('\n'));
 }
 
