@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import kafkajs from 'kafkajs';
-import { startService, stopService } from '../../stack/index.ts';
+import { createContext, serviceStatus, startService, stopService } from '../../stack/index.ts';
 import { KAFKA_TOPICS } from '../../src/shared/kafka-topics.ts';
 import {
   startApi,
@@ -113,6 +113,21 @@ describe('three-node Kafka cluster', function () {
       { timeoutMs: 30_000 },
     );
     for (const state of offsets) expect(state.replicas).to.have.members([1, 2, 3]);
+  });
+
+  it('shows every node in status, even to a configuration of one node (what `down` stops)', async () => {
+    const rows = await serviceStatus(ctx);
+    const nodes = rows.filter((row) => row.name === 'kafka');
+    expect(nodes.map((row) => row.label)).to.deep.equal(['kafka', 'kafka-2', 'kafka-3']);
+    expect(nodes.every((row) => row.alive && row.healthy)).to.equal(true);
+    // `npm run services:down` without KAFKA_BROKERS_COUNT still finds nodes 2 and 3 running.
+    const single = createContext(() => undefined, { ...process.env, KAFKA_BROKERS_COUNT: '1' });
+    const seen = (await serviceStatus(single)).filter((row) => row.name === 'kafka');
+    expect(seen.map((row) => [row.label, row.alive])).to.deep.equal([
+      ['kafka', true],
+      ['kafka-2', true],
+      ['kafka-3', true],
+    ]);
   });
 
   it('consumes and stores records written while one broker is down, then heals its replicas', async () => {
