@@ -3,9 +3,18 @@
  * `min.insync.replicas=2`, internal topics too, and records written while one broker is down
  * consumed and stored, through the Collector and through the SDK's direct Kafka exporter.
  */
+import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import kafkajs from 'kafkajs';
-import { createContext, serviceStatus, startService, stopService } from '../../stack/index.ts';
+import YAML from 'yaml';
+import { SERVICES } from '../../stack/registry.ts';
+import {
+  createContext,
+  runPaths,
+  serviceStatus,
+  startService,
+  stopService,
+} from '../../stack/index.ts';
 import { KAFKA_TOPICS } from '../../src/shared/kafka-topics.ts';
 import {
   startApi,
@@ -113,6 +122,27 @@ describe('three-node Kafka cluster', function () {
       { timeoutMs: 30_000 },
     );
     for (const state of offsets) expect(state.replicas).to.have.members([1, 2, 3]);
+  });
+
+  it("gives the Collector's Kafka exporter every broker, as the stack launches it", () => {
+    // The stack passes the brokers as one comma-separated variable; the Collector's own
+    // resolved configuration shows whether it became a list of three.
+    const spec = SERVICES.collector.launch(ctx, runPaths(ctx, 'collector'));
+    const config = spec.args.slice(
+      spec.args.indexOf('--config'),
+      spec.args.indexOf('--config') + 2,
+    );
+    const printed = execFileSync(
+      spec.command,
+      ['print-config', '--mode', 'unredacted', ...config],
+      {
+        env: spec.env,
+        encoding: 'utf8',
+      },
+    );
+    const resolved = YAML.parse(printed) as { exporters: { kafka: { brokers: string[] } } };
+    expect(resolved.exporters.kafka.brokers).to.deep.equal(endpoint.kafkaBrokers);
+    expect(endpoint.kafkaBrokers).to.have.length(3);
   });
 
   it('shows every node in status, even to a configuration of one node (what `down` stops)', async () => {
