@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FaultResult } from '../test/faults/faults.test.ts';
+import type { FaultResult } from '../test/faults/support.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const README = join(ROOT, 'README.md');
@@ -27,6 +27,7 @@ function faultsTable(): string | undefined {
 const sections: Record<string, () => string | undefined> = {
   'bench:api': () => read('bench/results/api.md'),
   'bench:pipeline': () => read('bench/results/pipeline.md'),
+  'bench:pipeline-scaling': () => read('bench/results/pipeline-scaling.md'),
   'bench:soak': () => read('bench/results/soak.md'),
   faults: faultsTable,
 };

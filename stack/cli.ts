@@ -49,7 +49,7 @@ async function status(ctx: Context): Promise<boolean> {
   );
   for (const row of rows) {
     ctx.log(
-      `${row.name.padEnd(13)} ${String(row.pid ?? '-').padEnd(8)} ${(row.alive ? 'yes' : 'no').padEnd(6)} ` +
+      `${row.label.padEnd(13)} ${String(row.pid ?? '-').padEnd(8)} ${(row.alive ? 'yes' : 'no').padEnd(6)} ` +
         `${(row.healthy ? 'yes' : 'no').padEnd(8)} ${row.listens}\n${''.padEnd(37)}log: ${row.logFile}`,
     );
   }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { HOST, REPO_ROOT } from './config.ts';
+import { HOST, REPO_ROOT, kafkaNodes } from './config.ts';
 import type { ServicesConfig } from './config.ts';
 import { httpOk } from './http.ts';
 import { GoBuildProgress, runLogged } from './progress.ts';
@@ -113,7 +113,10 @@ function collectorEnv(config: ServicesConfig, dataDir: string): NodeJS.ProcessEn
     OTLP_HTTP_PORT: String(config.ports.otlpHttp),
     COLLECTOR_HEALTH_PORT: String(config.ports.collectorHealth),
     COLLECTOR_METRICS_PORT: String(config.ports.collectorMetrics),
-    KAFKA_BROKERS: `${HOST}:${config.ports.kafka}`,
+    // Every node: the exporter reaches the cluster through any of them.
+    KAFKA_BROKERS: kafkaNodes(config)
+      .map(({ broker }) => `${HOST}:${broker}`)
+      .join(','),
     JAEGER_OTLP_ENDPOINT: `http://${HOST}:${config.ports.jaegerOtlpHttp}`,
     // The log store's own OTLP logs endpoint, for configurations that write to it directly.
     LOGS_STORE_OTLP_ENDPOINT: `http://${HOST}:${config.ports.victoriaLogs}/insert/opentelemetry/v1/logs`,

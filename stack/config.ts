@@ -10,6 +10,10 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 export interface Ports {
   kafka: number;
   kafkaController: number;
+  kafka2: number;
+  kafkaController2: number;
+  kafka3: number;
+  kafkaController3: number;
   otlpGrpc: number;
   otlpHttp: number;
   collectorHealth: number;
@@ -26,6 +30,10 @@ export interface Ports {
 const PORT_ENV: Record<keyof Ports, string> = {
   kafka: 'KAFKA_PORT',
   kafkaController: 'KAFKA_CONTROLLER_PORT',
+  kafka2: 'KAFKA_2_PORT',
+  kafkaController2: 'KAFKA_2_CONTROLLER_PORT',
+  kafka3: 'KAFKA_3_PORT',
+  kafkaController3: 'KAFKA_3_CONTROLLER_PORT',
   otlpGrpc: 'OTLP_GRPC_PORT',
   otlpHttp: 'OTLP_HTTP_PORT',
   collectorHealth: 'COLLECTOR_HEALTH_PORT',
@@ -38,8 +46,45 @@ const PORT_ENV: Record<keyof Ports, string> = {
   jaegerHealth: 'JAEGER_HEALTH_PORT',
 };
 
+/** Largest Kafka cluster the native stack runs: one port pair per node in `Ports`. */
+export const MAX_KAFKA_NODES = 3;
+
+/** The broker and controller ports of one Kafka node (1-based). */
+export interface KafkaNodePorts {
+  node: number;
+  broker: number;
+  controller: number;
+  brokerEnv: string;
+  controllerEnv: string;
+}
+
+export function kafkaNodePorts(config: ServicesConfig, node: number): KafkaNodePorts {
+  const suffix = node === 1 ? '' : String(node);
+  const broker = `kafka${suffix}` as keyof Ports;
+  const controller = `kafkaController${suffix}` as keyof Ports;
+  return {
+    node,
+    broker: config.ports[broker],
+    controller: config.ports[controller],
+    brokerEnv: PORT_ENV[broker],
+    controllerEnv: PORT_ENV[controller],
+  };
+}
+
+/** Every node of the configured Kafka cluster, node 1 first. */
+export function kafkaNodes(config: ServicesConfig): KafkaNodePorts[] {
+  return Array.from({ length: config.kafkaBrokers }, (_, index) =>
+    kafkaNodePorts(config, index + 1),
+  );
+}
+
 export interface ServicesConfig {
   ports: Ports;
+  /**
+   * Kafka nodes (KAFKA_BROKERS_COUNT, 1 to 3; default 1): each one broker and controller. With
+   * more than one, topics get one replica per node and `min.insync.replicas` of one less.
+   */
+  kafkaBrokers: number;
   /** Downloads and builds; survives `down`. */
   cacheDir: string;
   /** Pid files, logs and per-run data. */
@@ -100,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServicesConfig
   const runDir = path.resolve(REPO_ROOT, env.SERVICES_RUN_DIR || path.join('.cache', 'run'));
   return {
     ports,
+    kafkaBrokers: readInteger(env, 'KAFKA_BROKERS_COUNT', 1, { min: 1, max: MAX_KAFKA_NODES }),
     cacheDir,
     runDir,
     prometheusScrapeInterval: parseDuration(
@@ -147,7 +193,7 @@ export function endpointsOf(config: ServicesConfig): Endpoints {
   const { ports } = config;
   const victoriaLogs = `http://${HOST}:${ports.victoriaLogs}`;
   return {
-    kafkaBrokers: [`${HOST}:${ports.kafka}`],
+    kafkaBrokers: kafkaNodes(config).map(({ broker }) => `${HOST}:${broker}`),
     otlpHttp: `http://${HOST}:${ports.otlpHttp}`,
     otlpGrpc: `${HOST}:${ports.otlpGrpc}`,
     collectorHealth: `http://${HOST}:${ports.collectorHealth}/`,

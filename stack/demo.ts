@@ -7,11 +7,15 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ComponentGroup } from './components.ts';
+import type { ComponentProcess } from './components.ts';
+import { exitOnConfigError, readInteger } from '../src/shared/env.ts';
 import {
+  addScrapeTarget,
   createContext,
   endpoints,
   httpOk,
   poll,
+  removeScrapeTarget,
   serviceStatus,
   startServices,
   stopServices,
@@ -26,6 +30,19 @@ const { values } = parseArgs({
 });
 const durationSeconds = Number(values.duration);
 const ctx = createContext();
+/**
+ * Log consumer instances in the one consumer group (CONSUMER_INSTANCES, default 1): the group
+ * spreads the topics' partitions over them, so more instances than a topic has partitions
+ * leaves the extra ones idle for that topic.
+ */
+let consumerInstances = 1;
+try {
+  consumerInstances = readInteger(process.env, 'CONSUMER_INSTANCES', 1, { min: 1, max: 8 });
+} catch (error) {
+  exitOnConfigError(error);
+}
+/** Scrape targets registered for the consumer instances after the first. */
+const extraTargets: string[] = [];
 const endpoint = endpoints(ctx);
 const portOf = (target: string) => target.split(':').at(-1) ?? '';
 const logDir = join(ctx.config.runDir, 'demo');
@@ -41,6 +58,7 @@ function stopAll(exitCode: number, reason?: string): Promise<never> {
     console.log('\nstopping the demo...');
     // Load first, so the API and consumer can flush what the last requests produced.
     await components.stopAll();
+    for (const id of extraTargets) removeScrapeTarget(id, ctx);
     if (servicesStartedHere) await stopServices(ctx);
     else
       console.log(
@@ -78,10 +96,27 @@ async function main(): Promise<void> {
       OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER ?? 'otlp',
     },
   });
-  const consumer = await components.start('consumer', endpoint, {
-    output: logTo('consumer'),
-    env: { METRICS_PORT: portOf(ctx.config.consumerMetricsTarget), TOPIC_REFRESH_MS: '5000' },
-  });
+  // The first instance on the port Prometheus scrapes; the others on free ports, each added
+  // to the same job, so that every instance's share shows in log_consumer_assigned_partitions.
+  const consumers: ComponentProcess[] = [];
+  for (let instance = 1; instance <= consumerInstances; instance++) {
+    const label = instance === 1 ? 'consumer' : `consumer-${instance}`;
+    const started = await components.start('consumer', endpoint, {
+      output: logTo(label),
+      env: {
+        METRICS_PORT: instance === 1 ? portOf(ctx.config.consumerMetricsTarget) : '0',
+        TOPIC_REFRESH_MS: '5000',
+      },
+    });
+    if (instance > 1) {
+      const id = `demo-${label}`;
+      addScrapeTarget(id, new URL(started.url).host, { job: 'log-consumer' }, ctx);
+      extraTargets.push(id);
+    }
+    consumers.push(started);
+  }
+  const consumer = consumers[0];
+  if (!consumer) throw new Error('no consumer started');
   const canary = await components.start('canary', endpoint, {
     output: logTo('canary'),
     env: {
@@ -89,7 +124,7 @@ async function main(): Promise<void> {
       OTEL_RESOURCE_ATTRIBUTES: resource,
     },
   });
-  for (const component of [api, consumer, canary]) {
+  for (const component of [api, ...consumers, canary]) {
     component.exited.then(
       (code) =>
         void stopAll(1, `${component.name} exited unexpectedly (${code}); its log: ${logDir}`),
@@ -107,7 +142,10 @@ async function main(): Promise<void> {
       `  Prometheus       ${endpoint.prometheus}   (try: sum by (http_route) (rate(http_server_request_duration_count[1m])))`,
       `  log store (UI)   ${endpoint.victoriaLogs}/select/vmui   (try: {log_type="access"})`,
       `  traces (Jaeger)  ${endpoint.jaegerQuery}/api/traces?service=shop-api&tags={"error":"true"}   (the query API; the web UI is in the compose image)`,
-      `  consumer         ${consumer.url}/metrics`,
+      ...consumers.map(
+        (instance, index) =>
+          `  consumer${index === 0 ? '        ' : `-${index + 1}      `} ${instance.url}/metrics`,
+      ),
       `  canary           ${canary.url}/metrics   (records sent, missing, end-to-end latency)`,
       `  logs             ${logDir}/{api,consumer,canary}.log and ${ctx.config.runDir}/<service>/`,
       durationSeconds ? `stopping after ${durationSeconds} s` : 'Ctrl-C stops everything',

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { HOST, endpointsOf } from './config.ts';
@@ -15,14 +15,44 @@ import type { Context, RunPaths, ServiceName } from './types.ts';
 
 export { SERVICES };
 
-export function runPaths(ctx: Context, name: ServiceName): RunPaths {
-  const dir = path.join(ctx.config.runDir, name);
+/** The run directory, pid file, log and data of one process of a service (1-based). */
+export function runPaths(ctx: Context, name: ServiceName, instance = 1): RunPaths {
+  const label = instanceLabel(name, instance);
+  const dir = path.join(ctx.config.runDir, label);
   return {
+    instance,
     dir,
-    pidFile: path.join(dir, `${name}.pid`),
-    logFile: path.join(dir, `${name}.log`),
+    pidFile: path.join(dir, `${label}.pid`),
+    logFile: path.join(dir, `${label}.log`),
     dataDir: path.join(dir, 'data'),
   };
+}
+
+/** `kafka` for the first process, `kafka-2` for the second: names in status and in logs. */
+export function instanceLabel(name: ServiceName, instance: number): string {
+  return instance === 1 ? name : `${name}-${instance}`;
+}
+
+/** How many processes the configuration asks of a service. */
+export function instanceCount(ctx: Context, name: ServiceName): number {
+  return SERVICES[name].instances?.(ctx) ?? 1;
+}
+
+/**
+ * The processes of a service that have a run directory, configured or not: a cluster started
+ * with three nodes is stopped whole by a `down` run without the setting that asked for them.
+ */
+function instancesOnDisk(ctx: Context, name: ServiceName): number[] {
+  const found = new Set<number>();
+  for (let instance = 1; instance <= instanceCount(ctx, name); instance++) found.add(instance);
+  if (existsSync(ctx.config.runDir)) {
+    const pattern = new RegExp(`^${name}-(\\d+)$`);
+    for (const entry of readdirSync(ctx.config.runDir)) {
+      const match = pattern.exec(entry);
+      if (match) found.add(Number(match[1]));
+    }
+  }
+  return [...found].sort((a, b) => a - b);
 }
 
 export class ServiceStartError extends Error {
@@ -46,51 +76,56 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-function runningPid(ctx: Context, name: ServiceName): number | undefined {
-  const pid = readPid(runPaths(ctx, name).pidFile);
+function runningPid(ctx: Context, name: ServiceName, instance = 1): number | undefined {
+  const pid = readPid(runPaths(ctx, name, instance).pidFile);
   return pid !== undefined && isAlive(pid) ? pid : undefined;
 }
 
+/** Whether every configured process of the service is alive. */
+function allRunning(ctx: Context, name: ServiceName): boolean {
+  for (let instance = 1; instance <= instanceCount(ctx, name); instance++) {
+    if (runningPid(ctx, name, instance) === undefined) return false;
+  }
+  return true;
+}
+
 /**
- * Starts one service (idempotent: a running one is only health-checked) and waits until it is
- * healthy. On failure the process is stopped and the error carries the tail of its own log.
+ * Starts one service (idempotent: running processes are only health-checked; of a cluster,
+ * only the nodes that are down are started) and waits until it is healthy. On failure the
+ * processes this call started are stopped and the error carries the tail of their own log.
  */
 export async function startService(ctx: Context, name: ServiceName): Promise<void> {
   const service = SERVICES[name];
-  const paths = runPaths(ctx, name);
-  let pid = runningPid(ctx, name);
-  if (pid === undefined) {
-    if (!service.installed(ctx)) {
-      throw new Error(`${name} is not installed; run: npm run services:install`);
-    }
-    for (const { port, env } of service.ports(ctx)) {
-      // Right after a stop the kernel may take a moment to release the listening socket.
-      const free = await poll(async () => ((await portFree(port)) ? true : undefined), {
-        timeoutMs: 5000,
-        intervalMs: 200,
-      }).catch(() => false);
-      if (!free) {
-        throw new Error(
-          `${name}: port ${HOST}:${port} is already in use by another process; ` +
-            `free it or set ${env} to another port`,
-        );
-      }
-    }
-    mkdirSync(paths.dataDir, { recursive: true });
-    await service.prepare(ctx, paths);
-    const spec = service.launch(ctx, paths);
-    pid = startDetached({ ...spec, logFile: paths.logFile, pidFile: paths.pidFile });
-  }
-  const startedPid = pid;
+  const launched: { pid: number; paths: RunPaths }[] = [];
   try {
+    for (let instance = 1; instance <= instanceCount(ctx, name); instance++) {
+      if (runningPid(ctx, name, instance) !== undefined) continue;
+      const paths = runPaths(ctx, name, instance);
+      launched.push({ pid: await launchInstance(ctx, name, paths), paths });
+    }
+  } catch (error) {
+    for (const { paths } of launched) await stopByPidFile(paths.pidFile, { graceMs: 5000 });
+    throw error;
+  }
+  try {
+    // Nodes of a cluster become healthy together (a controller quorum needs a majority), so
+    // all of them are launched before the first health check.
     await poll(async () => ((await service.healthy(ctx)) ? true : undefined), {
       timeoutMs: service.startTimeoutMs,
       intervalMs: 500,
-      abort: () => (isAlive(startedPid) ? undefined : `process ${startedPid} exited`),
+      abort: () => {
+        const dead = launched.find(({ pid }) => !isAlive(pid));
+        return dead ? `process ${dead.pid} exited` : undefined;
+      },
     });
   } catch (error) {
-    const failure = new ServiceStartError(name, (error as Error).message, paths.logFile);
-    await stopByPidFile(paths.pidFile, { graceMs: 5000 });
+    const failed = launched.find(({ pid }) => !isAlive(pid)) ?? launched[0];
+    const failure = new ServiceStartError(
+      name,
+      (error as Error).message,
+      (failed?.paths ?? runPaths(ctx, name)).logFile,
+    );
+    for (const { paths } of launched) await stopByPidFile(paths.pidFile, { graceMs: 5000 });
     throw failure;
   }
   if (name === 'kafka') {
@@ -99,22 +134,61 @@ export async function startService(ctx: Context, name: ServiceName): Promise<voi
   }
 }
 
+/** Checks one process' ports, prepares it and starts it detached; returns its pid. */
+async function launchInstance(ctx: Context, name: ServiceName, paths: RunPaths): Promise<number> {
+  const service = SERVICES[name];
+  if (!service.installed(ctx)) {
+    throw new Error(`${name} is not installed; run: npm run services:install`);
+  }
+  for (const { port, env } of service.ports(ctx, paths.instance)) {
+    // Right after a stop the kernel may take a moment to release the listening socket.
+    const free = await poll(async () => ((await portFree(port)) ? true : undefined), {
+      timeoutMs: 5000,
+      intervalMs: 200,
+    }).catch(() => false);
+    if (!free) {
+      throw new Error(
+        `${name}: port ${HOST}:${port} is already in use by another process; ` +
+          `free it or set ${env} to another port`,
+      );
+    }
+  }
+  mkdirSync(paths.dataDir, { recursive: true });
+  await service.prepare(ctx, paths);
+  const spec = service.launch(ctx, paths);
+  return startDetached({ ...spec, logFile: paths.logFile, pidFile: paths.pidFile });
+}
+
 export interface StopServiceOptions extends StopOptions {
   /** Remove the service's data dir after stopping (default false: a restart keeps data). */
   deleteData?: boolean;
+  /** Stop only this process of the service (1-based), e.g. one broker of a cluster. */
+  instance?: number;
 }
 
-/** Stops one service by its pid file, e.g. `{ signal: 'SIGKILL' }` to simulate a crash. */
+/**
+ * Stops one service by its pid files, e.g. `{ signal: 'SIGKILL' }` to simulate a crash: every
+ * process it has a run directory for (all nodes of a cluster, at once, so that none waits for
+ * a quorum the others already left), or only `options.instance`. Returns whether any was
+ * running.
+ */
 export async function stopService(
   ctx: Context,
   name: ServiceName,
   options: StopServiceOptions = {},
 ): Promise<boolean> {
-  const paths = runPaths(ctx, name);
-  // Kafka's controlled shutdown and the Collector's queue flush need a few seconds.
-  const wasRunning = await stopByPidFile(paths.pidFile, { graceMs: 20_000, ...options });
-  if (options.deleteData) rmSync(paths.dataDir, { recursive: true, force: true });
-  return wasRunning;
+  const instances =
+    options.instance === undefined ? instancesOnDisk(ctx, name) : [options.instance];
+  const stopped = await Promise.all(
+    instances.map(async (instance) => {
+      const paths = runPaths(ctx, name, instance);
+      // Kafka's controlled shutdown and the Collector's queue flush need a few seconds.
+      const wasRunning = await stopByPidFile(paths.pidFile, { graceMs: 20_000, ...options });
+      if (options.deleteData) rmSync(paths.dataDir, { recursive: true, force: true });
+      return wasRunning;
+    }),
+  );
+  return stopped.some(Boolean);
 }
 
 export interface StartOptions {
@@ -131,7 +205,7 @@ export async function startServices(ctx: Context, options: StartOptions = {}): P
   if (options.install !== false && missingComponents(ctx).length > 0) {
     await installServices(ctx);
   }
-  const alreadyRunning = new Set(SERVICE_NAMES.filter((name) => runningPid(ctx, name)));
+  const alreadyRunning = new Set(SERVICE_NAMES.filter((name) => allRunning(ctx, name)));
   const start = (name: ServiceName): Promise<void> =>
     step(ctx.log, `start ${name}`, () => startService(ctx, name));
   try {
@@ -172,6 +246,9 @@ export async function stopServices(ctx: Context, options: StopServicesOptions = 
 
 export interface ServiceStatus {
   name: ServiceName;
+  /** Which process of the service (1-based); `label` names it (`kafka-2`). */
+  instance: number;
+  label: string;
   pid: number | undefined;
   alive: boolean;
   healthy: boolean;
@@ -179,19 +256,27 @@ export interface ServiceStatus {
   logFile: string;
 }
 
+/** One row per process: every configured one, and any other still running (a cluster). */
 export async function serviceStatus(ctx: Context): Promise<ServiceStatus[]> {
+  const rows = SERVICE_NAMES.flatMap((name) =>
+    instancesOnDisk(ctx, name)
+      .filter((instance) => instance <= instanceCount(ctx, name) || runningPid(ctx, name, instance))
+      .map((instance) => ({ name, instance })),
+  );
   return Promise.all(
-    SERVICE_NAMES.map(async (name) => {
+    rows.map(async ({ name, instance }) => {
       const service = SERVICES[name];
-      const paths = runPaths(ctx, name);
+      const paths = runPaths(ctx, name, instance);
       const pid = readPid(paths.pidFile);
       const alive = pid !== undefined && isAlive(pid);
       return {
         name,
+        instance,
+        label: instanceLabel(name, instance),
         pid,
         alive,
         healthy: alive && (await service.healthy(ctx)),
-        listens: service.listens(ctx),
+        listens: service.listens(ctx, instance),
         logFile: paths.logFile,
       };
     }),
@@ -199,10 +284,13 @@ export async function serviceStatus(ctx: Context): Promise<ServiceStatus[]> {
 }
 
 export function describeServices(ctx: Context): string[] {
-  return SERVICE_NAMES.map((name) => {
-    const paths = runPaths(ctx, name);
-    return `  ${name.padEnd(13)} ${SERVICES[name].listens(ctx)}\n  ${''.padEnd(13)} log: ${paths.logFile}`;
-  });
+  return SERVICE_NAMES.flatMap((name) =>
+    Array.from({ length: instanceCount(ctx, name) }, (_, index) => {
+      const label = instanceLabel(name, index + 1);
+      const paths = runPaths(ctx, name, index + 1);
+      return `  ${label.padEnd(13)} ${SERVICES[name].listens(ctx, index + 1)}\n  ${''.padEnd(13)} log: ${paths.logFile}`;
+    }),
+  );
 }
 
 /**

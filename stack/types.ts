@@ -20,7 +20,9 @@ export interface Context {
 }
 
 export interface RunPaths {
-  /** .cache/run/<service>: everything of one service for the current run. */
+  /** Which of the service's processes (1-based); 1 for a service that runs one. */
+  instance: number;
+  /** .cache/run/<service> (.cache/run/<service>-<n> from the second process on). */
   dir: string;
   pidFile: string;
   logFile: string;
@@ -57,11 +59,20 @@ export interface ServiceDefinition extends Installable {
   name: ServiceName;
   /** Services that must be healthy before this one starts; it stops before them. */
   startsAfter: ServiceName[];
-  /** Ports it binds, with the env var that moves each; checked before starting. */
-  ports(ctx: Context): { port: number; env: string }[];
-  /** Human-readable addresses printed by `up` and `status`. */
-  listens(ctx: Context): string;
-  /** Writes config files and initialises storage; must be idempotent (restarts keep data). */
+  /**
+   * How many processes it runs (default 1), e.g. the nodes of a Kafka cluster: each has its own
+   * run directory, pid file, log and data, is started and stopped through the same calls, and
+   * `healthy` speaks for all of them together.
+   */
+  instances?(ctx: Context): number;
+  /** Ports one of its processes binds, with the env var that moves each; checked before starting. */
+  ports(ctx: Context, instance: number): { port: number; env: string }[];
+  /** Human-readable addresses of one process, printed by `up` and `status`. */
+  listens(ctx: Context, instance: number): string;
+  /**
+   * Writes one process' config files and initialises its storage; must be idempotent
+   * (restarts keep data).
+   */
   prepare(ctx: Context, paths: RunPaths): Promise<void>;
   launch(ctx: Context, paths: RunPaths): LaunchSpec;
   healthy(ctx: Context): Promise<boolean>;

@@ -7,10 +7,14 @@
  *    requests sent once a second and polled for in the store.
  * 2. Consumer alone: a topic pre-filled with `--records` records is drained into the store;
  *    records/s next to the raw read rate of the same topic by kcat, the ceiling. Drained with
- *    PARTITIONS_IN_PARALLEL=1 (the default) and 3, `--consumer-rounds` times each.
+ *    PARTITIONS_IN_PARALLEL=1 (the default) and 3, `--consumer-rounds` times each; with
+ *    `--consumer-instances 1,2,3`, by that many instances of one group (the topic has one
+ *    partition per instance at most, so 3 bounds the useful count), one partition at a time
+ *    each. On a cluster (KAFKA_BROKERS_COUNT=3) the topic is replicated like the project's.
  *
  *   npm run bench:pipeline                                 # 250..5000/s, 30 s each, 1M records
  *   npm run bench:pipeline -- --rates 5000 --seconds 300   # the 5-minute sustained run
+ *   KAFKA_BROKERS_COUNT=3 npm run bench:pipeline -- --consumer-instances 1,2,3
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -34,6 +38,7 @@ import {
 } from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
 import { describeMachine, invokedCommand, machineLine, percentile } from '../report.ts';
+import { replicationOf, waitForTopicLeaders } from '../../stack/kafka.ts';
 
 quietKafkajsTimerWarning();
 const { values: args } = parseArgs({
@@ -44,6 +49,7 @@ const { values: args } = parseArgs({
     'skip-e2e': { type: 'boolean', default: false },
     'skip-consumer': { type: 'boolean', default: false },
     'consumer-rounds': { type: 'string', default: '2' },
+    'consumer-instances': { type: 'string', default: '' },
   },
 });
 const RATES = args.rates.split(',').map(Number);
@@ -182,6 +188,10 @@ async function sweep(): Promise<SweepResult[]> {
 interface ConsumerResult {
   /** The consumer's PARTITIONS_IN_PARALLEL for this drain. */
   partitionsInParallel: number;
+  /** Consumer instances in the group that drained the topic (absent in older results: 1). */
+  instances?: number;
+  /** Kafka nodes the topic was replicated on (absent in older results: 1). */
+  kafkaNodes?: number;
   records: number;
   consumerSeconds: number;
   consumerRecordsPerSecond: number;
@@ -206,7 +216,7 @@ function ensureKcat(): boolean {
   }
 }
 
-async function consumerAlone(partitionsInParallel: number): Promise<ConsumerResult> {
+async function consumerAlone(partitionsInParallel: number, instances = 1): Promise<ConsumerResult> {
   const topic = `api-logs-bench${Date.now().toString(36)}`;
   const kafka = new kafkajs.Kafka({
     clientId: 'bench',
@@ -216,9 +226,19 @@ async function consumerAlone(partitionsInParallel: number): Promise<ConsumerResu
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
-    topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
-    waitForLeaders: true,
+    topics: [
+      {
+        topic,
+        numPartitions: 3,
+        replicationFactor: replicationOf(ctx.config).factor,
+        configEntries: [
+          { name: 'min.insync.replicas', value: String(replicationOf(ctx.config).minInsync) },
+        ],
+      },
+    ],
+    waitForLeaders: false,
   });
+  await waitForTopicLeaders(admin, [topic]);
   const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   await producer.connect();
   const messages = Math.ceil(PREFILL_RECORDS / RECORDS_PER_MESSAGE);
@@ -282,25 +302,37 @@ async function consumerAlone(partitionsInParallel: number): Promise<ConsumerResu
     log(`kcat read ${messages} messages (${records} records) in ${kcatSeconds.toFixed(1)} s`);
   }
 
-  log(`draining with the consumer, PARTITIONS_IN_PARALLEL=${partitionsInParallel} ...`);
-  const consumer = await startConsumer({
-    PARTITIONS_IN_PARALLEL: String(partitionsInParallel),
-    CONSUMER_GROUP: `bench-${topic}`,
-    TOPIC_PATTERN: `^${topic}$`,
-    BATCH_MAX_ENTRIES: '5000',
-    BATCH_MAX_BYTES: String(4 * 1024 * 1024 - 65536),
-  });
+  log(
+    `draining with ${instances} consumer instance(s), PARTITIONS_IN_PARALLEL=${partitionsInParallel} ...`,
+  );
+  // Started one after another, timed from the first: the drain includes the group's
+  // rebalances as the others join, as it would when instances are added under load.
+  const consumers: ComponentProcess[] = [];
   const started = performance.now();
+  for (let instance = 0; instance < instances; instance++) {
+    consumers.push(
+      await startConsumer({
+        PARTITIONS_IN_PARALLEL: String(partitionsInParallel),
+        CONSUMER_GROUP: `bench-${topic}`,
+        TOPIC_PATTERN: `^${topic}$`,
+        BATCH_MAX_ENTRIES: '5000',
+        BATCH_MAX_BYTES: String(4 * 1024 * 1024 - 65536),
+      }),
+    );
+  }
   let pushed = 0;
   await poll(
     async () => {
-      pushed = await scrapeMetric(consumer.url, 'log_consumer_records_pushed_total');
+      pushed = 0;
+      for (const consumer of consumers) {
+        pushed += await scrapeMetric(consumer.url, 'log_consumer_records_pushed_total');
+      }
       return pushed >= records ? true : undefined;
     },
     { timeoutMs: 3_600_000, intervalMs: 500, abort: () => undefined },
   );
   const consumerSeconds = (performance.now() - started) / 1000;
-  await consumer.stop();
+  for (const consumer of consumers) await consumer.stop();
   // The store makes fresh data queryable after a short delay.
   let landedInStore = 0;
   await poll(
@@ -320,6 +352,8 @@ async function consumerAlone(partitionsInParallel: number): Promise<ConsumerResu
   await admin.disconnect();
   return {
     partitionsInParallel,
+    instances,
+    kafkaNodes: ctx.config.kafkaBrokers,
     records,
     consumerSeconds,
     consumerRecordsPerSecond: records / consumerSeconds,
@@ -338,8 +372,14 @@ async function main(): Promise<void> {
   const consumer = [];
   if (!args['skip-consumer']) {
     for (let round = 0; round < Number(args['consumer-rounds']); round += 1) {
-      for (const partitionsInParallel of [1, 3]) {
-        consumer.push(await consumerAlone(partitionsInParallel));
+      if (args['consumer-instances']) {
+        for (const instances of args['consumer-instances'].split(',').map(Number)) {
+          consumer.push(await consumerAlone(1, instances));
+        }
+      } else {
+        for (const partitionsInParallel of [1, 3]) {
+          consumer.push(await consumerAlone(partitionsInParallel));
+        }
       }
     }
   }
@@ -348,30 +388,37 @@ async function main(): Promise<void> {
     command: invokedCommand('bench:pipeline'),
     node: process.version,
     machine,
+    kafkaNodes: ctx.config.kafkaBrokers,
     e2e,
     consumer,
   };
-  writeFileSync(join(ROOT, 'bench/results/pipeline.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // A scaling run (--consumer-instances) has results of its own, beside the default run's.
+  const name = args['consumer-instances'] ? 'pipeline-scaling' : 'pipeline';
+  writeFileSync(join(ROOT, `bench/results/${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
   const rows = e2e.map(
     (entry) =>
       `| ${entry.rate} | ${entry.achievedRequestsPerSecond.toFixed(0)} | ${entry.seconds} | ${entry.landed} | ${entry.lost} | ` +
       `${entry.latencyP50Ms.toFixed(0)} | ${entry.latencyP99Ms.toFixed(0)} | ${entry.drainSeconds.toFixed(1)} |`,
   );
-  const lines = [
-    '| offered /s | answered /s | seconds | records landed | lost | emit-to-queryable p50 ms | p99 ms | drain after load s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    '',
-  ];
+  // A run with --skip-e2e has no sweep to show.
+  const lines =
+    rows.length === 0
+      ? []
+      : [
+          '| offered /s | answered /s | seconds | records landed | lost | emit-to-queryable p50 ms | p99 ms | drain after load s |',
+          '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+          ...rows,
+          '',
+        ];
   if (consumer.length > 0) {
     lines.push(
       `Consumer alone, draining a 3-partition topic (${RECORDS_PER_MESSAGE} records per Kafka message) into the store:`,
       '',
-      '| PARTITIONS_IN_PARALLEL | records | seconds | records/s | found in the store | kcat raw read, records/s |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| Kafka nodes | instances | PARTITIONS_IN_PARALLEL | records | seconds | records/s | found in the store | kcat raw read, records/s |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...consumer.map(
         (entry) =>
-          `| ${entry.partitionsInParallel} | ${entry.records} | ${entry.consumerSeconds.toFixed(1)} | ` +
+          `| ${entry.kafkaNodes ?? 1} | ${entry.instances ?? 1} | ${entry.partitionsInParallel} | ${entry.records} | ${entry.consumerSeconds.toFixed(1)} | ` +
           `**${entry.consumerRecordsPerSecond.toFixed(0)}** | ${entry.landedInStore} | ` +
           `${entry.kcatRecordsPerSecond ? entry.kcatRecordsPerSecond.toFixed(0) : 'not measured'} |`,
       ),
@@ -379,11 +426,11 @@ async function main(): Promise<void> {
     );
   }
   lines.push(
-    `${report.date.slice(0, 10)}, all components on one machine: ${machineLine(machine)}.`,
-    `\`${report.command}\`.`,
+    `${report.date.slice(0, 10)}, all components on one machine (${report.kafkaNodes} Kafka node(s)): ${machineLine(machine)}.`,
+    `\`${report.kafkaNodes > 1 ? `KAFKA_BROKERS_COUNT=${report.kafkaNodes} ` : ''}${report.command}\`.`,
     '',
   );
-  writeFileSync(join(ROOT, 'bench/results/pipeline.md'), lines.join('\n'));
+  writeFileSync(join(ROOT, `bench/results/${name}.md`), lines.join('\n'));
   console.log(lines.join('\n'));
 }
 

@@ -164,6 +164,13 @@ export function pipelineHealthDashboard(): Dashboard {
       }),
     )
     .withPanel(
+      timeseries('Partitions per consumer instance', [PIPELINE.consumerAssignedPartitions], {
+        unit: 'short',
+        description:
+          "Each instance's share of the group's partitions; an instance at 0 is idle (more instances than partitions).",
+      }),
+    )
+    .withPanel(
       timeseries(
         'Push retries and dead letters',
         [PIPELINE.consumerRetries, PIPELINE.consumerDeadLettered],

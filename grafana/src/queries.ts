@@ -292,6 +292,11 @@ export const PIPELINE = {
     `sum by (messaging_destination_name) (log_consumer_lag{${CONSUMER}})`,
     '{{messaging_destination_name}}',
   ),
+  consumerAssignedPartitions: promql(
+    'pipeline.consumer_assigned_partitions',
+    `sum by (instance) (log_consumer_assigned_partitions{${CONSUMER}})`,
+    '{{instance}}',
+  ),
   consumerRetries: promql(
     'pipeline.consumer_retries',
     `sum by (error_type) (increase(log_consumer_push_retries_total{${CONSUMER}}[$__rate_interval]))`,

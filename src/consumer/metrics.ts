@@ -33,6 +33,11 @@ export interface ConsumerMetrics {
   resentWhileIsolating(topic: string, count: number): void;
   /** The consumer (re)joined its group: a rebalance when it happens after the first. */
   joinedGroup(): void;
+  /**
+   * The partitions the group gave this instance at its last join, as topic -> partition
+   * numbers; topics absent from it (or all, after a crash) read 0.
+   */
+  setAssignment(assignment: Readonly<Record<string, readonly number[]>>): void;
   setLag(topic: string, partition: number, lag: number): void;
   shutdown(): Promise<void>;
 }
@@ -76,6 +81,19 @@ export function createConsumerMetrics(
     description: 'Times the consumer joined its consumer group; more than one means rebalances',
     unit: '{join}',
   });
+  // This instance's share of the group's partitions: with several instances, each one's gauge
+  // shows how the partitions were spread (their sum per topic is the topic's partition count).
+  const assigned = new Map<string, number>(topics.map((topic) => [topic, 0]));
+  meter
+    .createObservableGauge('log_consumer.assigned_partitions', {
+      description: 'Partitions of a topic assigned to this consumer instance by its group',
+      unit: '{partition}',
+    })
+    .addCallback((result) => {
+      for (const [topic, count] of assigned) {
+        result.observe(count, { 'messaging.destination.name': topic });
+      }
+    });
   let storeUp = 1;
   meter
     .createObservableGauge('log_consumer.store.up', {
@@ -136,6 +154,12 @@ export function createConsumerMetrics(
     retried: (cause) => retries.add(1, { 'error.type': retryErrorType(cause) }),
     setStoreUp: (up) => (storeUp = up ? 1 : 0),
     joinedGroup: () => groupJoins.add(1),
+    setAssignment: (assignment) => {
+      for (const topic of assigned.keys()) assigned.set(topic, 0);
+      for (const [topic, partitions] of Object.entries(assignment)) {
+        assigned.set(topic, partitions.length);
+      }
+    },
     resentWhileIsolating: (topic, count) =>
       resent.add(count, { 'messaging.destination.name': topic }),
     deadLettered: (topic, reason, count) =>

@@ -105,10 +105,12 @@ export class LogShipper {
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
       this.#ready = true;
       this.#metrics.joinedGroup();
+      this.#metrics.setAssignment(payload.memberAssignment);
       this.#options.log('joined consumer group', { memberAssignment: payload.memberAssignment });
     });
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       this.#ready = false;
+      this.#metrics.setAssignment({});
       this.#options.log('consumer crashed', {
         error: payload.error.message,
         restartsItself: payload.restart,

@@ -13,6 +13,11 @@ export const DEFAULT_PORTS = {
   canaryMetrics: 9470,
   kafka: 9092,
   kafkaController: 9093,
+  /** The second and third nodes of the optional three-broker cluster (KAFKA_BROKERS_COUNT=3). */
+  kafka2: 9094,
+  kafkaController2: 9095,
+  kafka3: 9096,
+  kafkaController3: 9097,
   otlpGrpc: 4317,
   otlpHttp: 4318,
   collectorHealth: 13133,

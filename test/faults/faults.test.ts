@@ -3,53 +3,25 @@
  * Loss and duplication are counted by distinct request ids in the log store. Each test writes
  * its figures to bench/results/faults.json; the README quotes the table.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { startService, stopService, type ServiceName } from '../../stack/index.ts';
 import {
   CONSUMER_BATCH_MAX_ENTRIES,
-  countRecords,
   metricValue,
-  type Counts,
-  sendTraffic,
-  startApi,
   startConsumer,
   TrackedProcesses,
-  waitForRecords,
   type RunningProcess,
 } from '../integration/pipeline-support.ts';
-import { ctx, endpoint, kafka, poll, uniqueToken } from '../integration/support.ts';
+import { ctx, endpoint, kafka, poll } from '../integration/support.ts';
 import { scrapeMetric } from '../../stack/index.ts';
-
-const RESULTS = 'bench/results/faults.json';
-const RATE_PAUSE_MS = 40; // about 20 requests/s, one access record each
-
-export interface FaultResult {
-  fault: string;
-  faultSeconds: number;
-  requests: number;
-  ratePerSecond: number;
-  stored: number;
-  lost: number;
-  duplicated: number;
-  recoverySeconds: number;
-  note?: string;
-}
-
-function record(result: FaultResult): void {
-  let all: FaultResult[] = [];
-  try {
-    all = JSON.parse(readFileSync(RESULTS, 'utf8')) as FaultResult[];
-  } catch {
-    // first result of this run
-  }
-  all = all.filter((entry) => entry.fault !== result.fault);
-  all.push(result);
-  writeFileSync(RESULTS, `${JSON.stringify(all, null, 2)}\n`);
-  console.log(`      ${JSON.stringify(result)}`);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import {
+  type FaultResult,
+  RATE_PAUSE_MS,
+  record,
+  runUnderTraffic,
+  sleep,
+  type TrafficOptions,
+} from './support.ts';
 
 describe('faults under steady traffic', function () {
   const processes = new TrackedProcesses();
@@ -61,45 +33,12 @@ describe('faults under steady traffic', function () {
       await startService(name, ctx);
   });
 
-  /**
-   * Runs `requests` requests at the steady rate while `fault` happens (it starts `leadMs` into
-   * the traffic), then waits for every record and returns the counts.
-   */
-  async function underTraffic(
+  const underTraffic = (
     name: string,
     requests: number,
     fault: (api: RunningProcess, token: string) => Promise<number>,
-    options: { leadMs?: number; expectComplete?: boolean; extraRequests?: () => number } = {},
-  ): Promise<FaultResult> {
-    const token = uniqueToken('fault');
-    await track(startConsumer());
-    const api = await track(startApi('collector'));
-    const started = performance.now();
-    const traffic = sendTraffic(api.url, token, requests, { pauseMs: RATE_PAUSE_MS });
-    await sleep(options.leadMs ?? 2000);
-    const faultSeconds = await fault(api, token);
-    const steady = await traffic;
-    // Requests the fault itself sent, with request ids under the same token.
-    const result = { ...steady, requests: steady.requests + (options.extraRequests?.() ?? 0) };
-    const trafficSeconds = (performance.now() - started) / 1000;
-    const recoveryStarted = performance.now();
-    let counts: Counts;
-    try {
-      counts = await waitForRecords('access', token, result.requests, 300_000);
-    } catch {
-      counts = await countRecords('access', token);
-    }
-    return {
-      fault: name,
-      faultSeconds,
-      requests: result.requests,
-      ratePerSecond: Math.round(result.requests / trafficSeconds),
-      stored: counts.distinct,
-      lost: result.requests - counts.distinct,
-      duplicated: counts.total - counts.distinct,
-      recoverySeconds: Math.round((performance.now() - recoveryStarted) / 100) / 10,
-    };
-  }
+    options: TrafficOptions = {},
+  ): Promise<FaultResult> => runUnderTraffic(processes, name, requests, fault, options);
 
   async function outage(
     service: ServiceName,

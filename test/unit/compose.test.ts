@@ -200,3 +200,106 @@ describe('compose.yaml', () => {
     expect(compose.services.grafana?.depends_on?.['jaeger']?.condition).to.equal('service_healthy');
   });
 });
+
+/**
+ * compose.yaml with an override file on top, merged the way `docker compose -f a -f b` merges
+ * the keys the override files of this project use: mappings key by key, anything else
+ * replaced.
+ */
+function mergeCompose(base: unknown, override: unknown): unknown {
+  const isMap = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isMap(base) || !isMap(override)) return override;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    merged[key] = key in base ? mergeCompose(base[key], value) : value;
+  }
+  return merged;
+}
+
+describe('compose.cluster.yaml (three brokers, two consumers)', () => {
+  const overlay = parse(readFileSync(path.join(ROOT, 'compose.cluster.yaml'), 'utf8'), {
+    merge: true,
+  }) as ComposeFile;
+  const cluster = mergeCompose(compose, overlay) as ComposeFile;
+  const clusterServices = Object.entries(cluster.services);
+  const brokers = ['kafka', 'kafka-2', 'kafka-3'];
+  const env = (service: string) => cluster.services[service]?.environment ?? {};
+  const allBrokers = brokers.map((name) => `${name}:9092`).join(',');
+
+  it('validates, merged over compose.yaml, against the Compose specification schema', () => {
+    const validate = validator();
+    expect(validate(cluster), JSON.stringify(validate.errors, null, 2)).to.equal(true);
+  });
+
+  it('runs three KRaft nodes of the same pinned image, one cluster id, one quorum of all three', () => {
+    const voters = '1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093';
+    brokers.forEach((name, index) => {
+      const service = cluster.services[name];
+      expect(service?.image, name).to.equal(compose.services.kafka?.image);
+      expect(service?.deploy?.resources?.limits?.memory, name).to.match(/^\d+[KMG]$/);
+      expect(service?.healthcheck?.test, name).to.be.an('array');
+      expect(service?.networks, name).to.deep.equal(['monitoring_network']);
+      expect(env(name), name).to.include({
+        KAFKA_NODE_ID: index + 1,
+        KAFKA_PROCESS_ROLES: 'broker,controller',
+        KAFKA_CONTROLLER_QUORUM_VOTERS: voters,
+        KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://${name}:9092`,
+        CLUSTER_ID: env('kafka').CLUSTER_ID,
+      });
+    });
+    const volumes = brokers.map((name) => cluster.services[name]?.volumes?.[0]?.split(':')[0]);
+    expect(new Set(volumes).size, 'a data volume per node').to.equal(3);
+    expect(Object.keys(cluster.volumes ?? {})).to.include.members(volumes as string[]);
+  });
+
+  it('replicates every topic and internal topic on all three, writes needing two', () => {
+    for (const name of brokers) {
+      expect(env(name), name).to.include({
+        KAFKA_DEFAULT_REPLICATION_FACTOR: 3,
+        KAFKA_MIN_INSYNC_REPLICAS: 2,
+        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 3,
+        KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: 3,
+        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: 2,
+        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: 3,
+        KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE: 'false',
+      });
+    }
+    expect(env('topic-init')).to.include({
+      KAFKA_BROKERS: allBrokers,
+      REPLICATION_FACTOR: '3',
+      MIN_INSYNC_REPLICAS: '2',
+    });
+    // The single broker of compose.yaml keeps one replica.
+    expect(compose.services['topic-init']?.environment).to.include({ REPLICATION_FACTOR: '1' });
+    const script = (cluster.services['topic-init'] as { command?: string[] }).command?.join('');
+    expect(script).to.include('--replication-factor "$$REPLICATION_FACTOR"');
+    expect(script).to.include('min.insync.replicas="$$MIN_INSYNC_REPLICAS"');
+  });
+
+  it('gives every Kafka client all three brokers and waits for all three to be healthy', () => {
+    for (const [name, service] of clusterServices) {
+      const listed = service.environment?.KAFKA_BROKERS;
+      if (listed !== undefined) expect(listed, name).to.equal(allBrokers);
+    }
+    expect(env('otel-collector').KAFKA_BROKERS).to.equal(allBrokers);
+    expect(env('log-consumer').KAFKA_BROKERS).to.equal(allBrokers);
+    for (const name of brokers) {
+      expect(cluster.services['topic-init']?.depends_on?.[name]).to.deep.equal({
+        condition: 'service_healthy',
+      });
+    }
+  });
+
+  it('runs the consumer as two replicas, keeping its memory limit and health check', () => {
+    const consumer = cluster.services['log-consumer'] as Service & {
+      deploy?: { replicas?: number };
+    };
+    expect(consumer.deploy?.replicas).to.equal(2);
+    expect(consumer.deploy?.resources?.limits?.memory).to.match(/^\d+[KMG]$/);
+    expect(consumer.healthcheck?.test).to.be.an('array');
+    // Two replicas cannot share a published port or a fixed container name.
+    expect(consumer.ports ?? []).to.deep.equal([]);
+    expect(consumer).to.not.have.property('container_name');
+  });
+});
