@@ -20,19 +20,28 @@ const USAGE = `usage: node stack/cli.ts <install|up|down|status> [--keep-data]
 
 async function up(ctx: Context): Promise<void> {
   const started = Date.now();
-  // Ctrl-C during a slow start must not leave half of the services running.
-  let interrupted = false;
+  // Ctrl-C during a slow start must not leave half of the services running: the start is told
+  // to launch nothing more, and once it has settled everything it launched is stopped.
+  const stopRequested = new AbortController();
+  const starting = startServices(ctx, { signal: stopRequested.signal });
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupted) return;
-    interrupted = true;
+    if (stopRequested.signal.aborted) return;
+    stopRequested.abort();
     ctx.log(`${signal}: stopping what was started`);
-    void stopServices(ctx, { keepData: true }).finally(() => process.exit(130));
+    void starting
+      .catch(() => undefined)
+      .then(() => stopServices(ctx, { keepData: true }))
+      .finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   guardOutput(() => onSignal('SIGPIPE'));
   try {
-    await startServices(ctx);
+    await starting;
+  } catch (error) {
+    // Interrupted: the handler above stops the services and exits.
+    if (stopRequested.signal.aborted) return new Promise(() => undefined);
+    throw error;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

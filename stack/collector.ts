@@ -78,7 +78,7 @@ export async function installCollector(ctx: Context): Promise<void> {
       env: { ...process.env, GOBIN: path.dirname(builderBinary(config)) },
     },
   );
-  ctx.log(`    collector: generating the distribution and fetching its modules (log: ${logFile})`);
+  ctx.log('    collector: generating the distribution and fetching its modules');
   await runLogged(
     builderBinary(config),
     ['--config', BUILDER_MANIFEST, '--output-path', buildDir, '--skip-compilation'],

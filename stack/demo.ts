@@ -50,6 +50,9 @@ const components = new ComponentGroup();
 
 let stopping: Promise<never> | undefined;
 let servicesStartedHere = false;
+/** Aborted once the demo is stopping, so a start still in progress launches nothing more. */
+const stopRequested = new AbortController();
+let starting: Promise<unknown> | undefined;
 
 /** Stops what this demo started, once, whatever asked for it, then exits with `exitCode`. */
 function stopAll(exitCode: number, reason?: string): Promise<never> {
@@ -59,6 +62,10 @@ function stopAll(exitCode: number, reason?: string): Promise<never> {
     // Load first, so the API and consumer can flush what the last requests produced.
     await components.stopAll();
     for (const id of extraTargets) removeScrapeTarget(id, ctx);
+    stopRequested.abort();
+    // A start in progress stops what it launched itself once it sees the abort; waiting for it
+    // means no service is spawned after the stop below has looked for it.
+    await starting?.catch(() => undefined);
     if (servicesStartedHere) await stopServices(ctx);
     else
       console.log(
@@ -80,7 +87,10 @@ process.on('unhandledRejection', (error) => void stopAll(1, `demo failed: ${Stri
 async function main(): Promise<void> {
   const before = await serviceStatus(ctx);
   servicesStartedHere = !before.every((service) => service.healthy);
-  if (servicesStartedHere) await startServices(ctx);
+  if (servicesStartedHere) {
+    starting = startServices(ctx, { signal: stopRequested.signal });
+    await starting;
+  }
   if (stopping) return;
 
   const logTo = (name: string) => ({ file: join(logDir, `${name}.log`) });

@@ -63,7 +63,7 @@ require ${JAEGER_MODULE} ${JAEGER_VERSION}
     CGO_ENABLED: '0',
     GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=mod`.trim(),
   };
-  ctx.log(`    jaeger: fetching modules (log: ${logFile})`);
+  ctx.log('    jaeger: fetching modules');
   const listed = spawnSync('go', ['list', '-deps', pkg], { cwd: buildDir, env, encoding: 'utf8' });
   if (listed.status !== 0) throw new Error(`go list -deps failed: ${listed.stderr.slice(-2000)}`);
   const progress = new GoBuildProgress(listed.stdout.split('\n').filter(Boolean).length);

@@ -194,6 +194,11 @@ export async function stopService(
 export interface StartOptions {
   /** Install missing components first (default true). */
   install?: boolean;
+  /**
+   * Aborted when the caller is stopping (a signal, a closed stdout): no further service is
+   * started, the call rejects, and what it had started is stopped again.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -206,8 +211,10 @@ export async function startServices(ctx: Context, options: StartOptions = {}): P
     await installServices(ctx);
   }
   const alreadyRunning = new Set(SERVICE_NAMES.filter((name) => allRunning(ctx, name)));
-  const start = (name: ServiceName): Promise<void> =>
-    step(ctx.log, `start ${name}`, () => startService(ctx, name));
+  const start = (name: ServiceName): Promise<void> => {
+    if (options.signal?.aborted) return Promise.reject(new Error(`start of ${name} abandoned`));
+    return step(ctx.log, `start ${name}`, () => startService(ctx, name));
+  };
   try {
     const started = new Map<ServiceName, Promise<void>>();
     const startInOrder = (name: ServiceName): Promise<void> => {

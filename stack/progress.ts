@@ -97,8 +97,15 @@ export class GoBuildProgress {
  * machine, so a heartbeat with the latest output line shows it is alive without flooding the
  * terminal.
  */
+/** Log files whose path was already printed: each is named once per command. */
+const announcedLogs = new Set<string>();
+
 export function runLogged(command: string, args: string[], options: RunOptions): Promise<void> {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
+  if (!announcedLogs.has(options.logFile)) {
+    announcedLogs.add(options.logFile);
+    options.log(`    output of ${path.basename(command)}: ${options.logFile}`);
+  }
   const out = createWriteStream(options.logFile, { flags: 'a' });
   out.write(`\n$ ${command} ${args.join(' ')}\n`);
   const started = Date.now();

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { createContext, serviceStatus } from '../../stack/index.ts';
 import { logsql } from './pipeline-support.ts';
 import { endpoint, poll } from './support.ts';
 
@@ -64,59 +65,72 @@ describe('native demo (npm run demo)', function () {
     expect(Number(row?.['total'])).to.be.greaterThan(100);
   });
 
-  it('stops everything it started when its output pipe closes (npm run demo | head)', async () => {
-    // A port block and run directory of its own, so the demo starts (and must stop) its own
-    // backing services instead of reusing the suite's.
-    const ports = {
-      KAFKA_PORT: 17092,
-      KAFKA_CONTROLLER_PORT: 17093,
-      OTLP_GRPC_PORT: 17317,
-      OTLP_HTTP_PORT: 17318,
-      COLLECTOR_HEALTH_PORT: 17133,
-      COLLECTOR_METRICS_PORT: 17888,
-      PROMETHEUS_PORT: 17090,
-      VICTORIALOGS_PORT: 17428,
-      JAEGER_OTLP_HTTP_PORT: 17320,
-      JAEGER_QUERY_PORT: 17686,
-      JAEGER_QUERY_GRPC_PORT: 17685,
-      JAEGER_HEALTH_PORT: 17134,
-    };
-    const componentPorts = { api: 17800, consumer: 17469, canary: 17470 };
-    const runDir = mkdtempSync(join(tmpdir(), 'demo-epipe-'));
-    const demo = spawn(process.execPath, ['stack/demo.ts'], {
-      env: {
+  for (const { when, marker } of [
+    // `npm run demo | head -n 5`: the reader leaves while the services are still starting.
+    { when: 'while its services start', marker: '==> start' },
+    { when: 'once it runs', marker: 'the demo is running' },
+  ]) {
+    it(`stops everything it started when its output pipe closes ${when} (npm run demo | head)`, async () => {
+      // A port block and run directory of its own, so the demo starts (and must stop) its own
+      // backing services instead of reusing the suite's.
+      const ports = {
+        KAFKA_PORT: 17092,
+        KAFKA_CONTROLLER_PORT: 17093,
+        OTLP_GRPC_PORT: 17317,
+        OTLP_HTTP_PORT: 17318,
+        COLLECTOR_HEALTH_PORT: 17133,
+        COLLECTOR_METRICS_PORT: 17888,
+        PROMETHEUS_PORT: 17090,
+        VICTORIALOGS_PORT: 17428,
+        JAEGER_OTLP_HTTP_PORT: 17320,
+        JAEGER_QUERY_PORT: 17686,
+        JAEGER_QUERY_GRPC_PORT: 17685,
+        JAEGER_HEALTH_PORT: 17134,
+      };
+      const componentPorts = { api: 17800, consumer: 17469, canary: 17470 };
+      const runDir = mkdtempSync(join(tmpdir(), 'demo-epipe-'));
+      const env = {
         ...process.env,
         ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
         API_METRICS_TARGET: `127.0.0.1:${componentPorts.api}`,
         CONSUMER_METRICS_TARGET: `127.0.0.1:${componentPorts.consumer}`,
         CANARY_METRICS_TARGET: `127.0.0.1:${componentPorts.canary}`,
         SERVICES_RUN_DIR: runDir,
-      },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    try {
-      let output = '';
-      await new Promise<void>((resolve, reject) => {
-        demo.stdout.on('data', (chunk: Buffer) => {
-          output += String(chunk);
-          if (output.includes('the demo is running')) resolve();
-        });
-        demo.once('exit', (code) => reject(new Error(`demo exited (${code}): ${output}`)));
+      };
+      const demo = spawn(process.execPath, ['stack/demo.ts'], {
+        env,
+        stdio: ['ignore', 'pipe', 'ignore'],
       });
-      // The reader goes away, as `head` does after its lines: the demo's next write fails.
-      demo.stdout.destroy();
-      const [code] = (await once(demo, 'exit')) as [number | null];
-      expect(code).to.equal(0);
-      const listening: number[] = [];
-      for (const port of [...Object.values(ports), ...Object.values(componentPorts)]) {
-        if (await isListening(port)) listening.push(port);
+      try {
+        let output = '';
+        await new Promise<void>((resolve, reject) => {
+          demo.stdout.on('data', (chunk: Buffer) => {
+            output += String(chunk);
+            if (output.includes(marker)) resolve();
+          });
+          demo.once('exit', (code) => reject(new Error(`demo exited (${code}): ${output}`)));
+        });
+        // The reader goes away, as `head` does after its lines: the demo's next write fails.
+        demo.stdout.destroy();
+        const [code] = (await once(demo, 'exit')) as [number | null];
+        expect(code).to.equal(0);
+        const listening: number[] = [];
+        for (const port of [...Object.values(ports), ...Object.values(componentPorts)]) {
+          if (await isListening(port)) listening.push(port);
+        }
+        expect(listening, 'ports still taken after the demo ended').to.deep.equal([]);
+        // A service launched just before the demo exited may not listen yet: its process is
+        // what must be gone.
+        const alive = (await serviceStatus(createContext(() => undefined, env)))
+          .filter((service) => service.alive)
+          .map((service) => service.name);
+        expect(alive, 'services still running after the demo ended').to.deep.equal([]);
+      } finally {
+        if (demo.exitCode === null) demo.kill('SIGKILL');
+        rmSync(runDir, { recursive: true, force: true });
       }
-      expect(listening, 'ports still taken after the demo ended').to.deep.equal([]);
-    } finally {
-      if (demo.exitCode === null) demo.kill('SIGKILL');
-      rmSync(runDir, { recursive: true, force: true });
-    }
-  });
+    });
+  }
 });
 
 function isListening(port: number): Promise<boolean> {
