@@ -14,6 +14,7 @@ import {
 } from '../integration/pipeline-support.ts';
 import { ctx, endpoint, kafka, poll } from '../integration/support.ts';
 import { scrapeMetric } from '../../stack/index.ts';
+import { encodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
 import {
   type FaultResult,
   RATE_PAUSE_MS,
@@ -212,6 +213,46 @@ describe('faults under steady traffic', function () {
     record({ ...result, note: `Collector send failures ${failed}` });
     expect(result.lost).to.equal(0);
     expect(failed).to.equal(0);
+  });
+
+  it("a record over the store's line limit at the consumer: dead-lettered, the rest stored", async () => {
+    // Written to Kafka directly, as another producer could: the API and the Collector cut
+    // values long before this size, so only a record that skipped them can reach the last hop.
+    const producer = kafka('fault-oversized').producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'api-logs-app',
+      acks: -1,
+      messages: [
+        {
+          value: Buffer.from(
+            encodeExportLogsServiceRequest({ 'service.name': 'shop-api' }, [
+              {
+                timeUnixNano: BigInt(Date.now()) * 1_000_000n,
+                severityNumber: 9,
+                severityText: 'INFO',
+                // Over the consumer's STORE_MAX_LINE_BYTES (Loki's max_line_size, 256 KiB).
+                body: 'x'.repeat(300_000),
+                attributes: { 'log.type': 'app' },
+              },
+            ]),
+          ),
+        },
+      ],
+    });
+    await producer.disconnect();
+    const result = await underTraffic('A 300 KB record at the store hop', 200, async () => 0);
+    const consumer = running[0];
+    const tooLong = consumer
+      ? await metricValue(
+          consumer.url,
+          'log_consumer_records_dead_lettered_total',
+          'error_type="line_too_long"',
+        )
+      : 0;
+    record({ ...result, note: `dead-lettered as line_too_long ${tooLong}` });
+    expect(result.lost).to.equal(0);
+    expect(tooLong).to.equal(1);
   });
 
   it('poison and oversized messages are dead-lettered and the pipeline keeps flowing', async () => {
