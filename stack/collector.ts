@@ -6,7 +6,8 @@ import YAML from 'yaml';
 import { HOST, REPO_ROOT, kafkaNodes } from './config.ts';
 import type { ServicesConfig } from './config.ts';
 import { httpOk } from './http.ts';
-import { GoBuildProgress, runLogged } from './progress.ts';
+import { compileGoProgram } from './go-build.ts';
+import { runLogged } from './progress.ts';
 import { stampMatches, writeStamp } from './stamp.ts';
 import type { Context, ServiceDefinition } from './types.ts';
 import { OTELCOL_VERSION } from './versions.ts';
@@ -55,13 +56,6 @@ export function collectorInstalled(config: ServicesConfig): boolean {
   return stampMatches(stampFile(config), stampValues()) && existsSync(collectorBinary(config));
 }
 
-/** Lines of `go list -deps`: every package the build needs, standard library included. */
-function countPackages(buildDir: string, env: NodeJS.ProcessEnv): number {
-  const listed = spawnSync('go', ['list', '-deps', '.'], { cwd: buildDir, env, encoding: 'utf8' });
-  if (listed.status !== 0) throw new Error(`go list -deps failed: ${listed.stderr.slice(-2000)}`);
-  return listed.stdout.split('\n').filter(Boolean).length;
-}
-
 export async function installCollector(ctx: Context): Promise<void> {
   const { config } = ctx;
   const logFile = path.join(collectorDir(config), 'install.log');
@@ -86,15 +80,12 @@ export async function installCollector(ctx: Context): Promise<void> {
   );
   // Compiled here rather than by the builder, with the flags it would use, because
   // `go build -v` names each package it compiles: that is what the progress line counts.
-  const env = { ...process.env, CGO_ENABLED: '0' };
-  const progress = new GoBuildProgress(countPackages(buildDir, env));
-  ctx.log(`    collector: ${progress.status()} (the first build takes several minutes)`);
-  await runLogged('go', ['build', '-v', '-trimpath', '-o', readManifest().name, '-ldflags=-s -w'], {
+  await compileGoProgram(ctx, {
+    name: 'collector',
     cwd: buildDir,
-    env,
+    pkg: '.',
+    output: readManifest().name,
     logFile,
-    log: ctx.log,
-    progress: progress.observe,
   });
   writeStamp(stampFile(config), values);
 }
