@@ -65,29 +65,30 @@ describe('native demo (npm run demo)', function () {
     expect(Number(row?.['total'])).to.be.greaterThan(100);
   });
 
-  for (const { when, marker } of [
+  for (const { when, marker, block } of [
     // `npm run demo | head -n 5`: the reader leaves while the services are still starting.
-    { when: 'while its services start', marker: '==> start' },
-    { when: 'once it runs', marker: 'the demo is running' },
+    { when: 'while its services start', marker: '==> start', block: 17_000 },
+    { when: 'once it runs', marker: 'the demo is running', block: 18_000 },
   ]) {
     it(`stops everything it started when its output pipe closes ${when} (npm run demo | head)`, async () => {
-      // A port block and run directory of its own, so the demo starts (and must stop) its own
+      // A port block and run directory of its own (one per case, so a case never meets what the
+      // one before it left in the kernel), so the demo starts (and must stop) its own
       // backing services instead of reusing the suite's.
       const ports = {
-        KAFKA_PORT: 17092,
-        KAFKA_CONTROLLER_PORT: 17093,
-        OTLP_GRPC_PORT: 17317,
-        OTLP_HTTP_PORT: 17318,
-        COLLECTOR_HEALTH_PORT: 17133,
-        COLLECTOR_METRICS_PORT: 17888,
-        PROMETHEUS_PORT: 17090,
-        VICTORIALOGS_PORT: 17428,
-        JAEGER_OTLP_HTTP_PORT: 17320,
-        JAEGER_QUERY_PORT: 17686,
-        JAEGER_QUERY_GRPC_PORT: 17685,
-        JAEGER_HEALTH_PORT: 17134,
+        KAFKA_PORT: block + 92,
+        KAFKA_CONTROLLER_PORT: block + 93,
+        OTLP_GRPC_PORT: block + 317,
+        OTLP_HTTP_PORT: block + 318,
+        COLLECTOR_HEALTH_PORT: block + 133,
+        COLLECTOR_METRICS_PORT: block + 888,
+        PROMETHEUS_PORT: block + 90,
+        VICTORIALOGS_PORT: block + 428,
+        JAEGER_OTLP_HTTP_PORT: block + 320,
+        JAEGER_QUERY_PORT: block + 686,
+        JAEGER_QUERY_GRPC_PORT: block + 685,
+        JAEGER_HEALTH_PORT: block + 134,
       };
-      const componentPorts = { api: 17800, consumer: 17469, canary: 17470 };
+      const componentPorts = { api: block + 800, consumer: block + 469, canary: block + 470 };
       const runDir = mkdtempSync(join(tmpdir(), 'demo-epipe-'));
       const env = {
         ...process.env,
