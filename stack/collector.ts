@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { HOST, REPO_ROOT, kafkaNodes } from './config.ts';
 import type { ServicesConfig } from './config.ts';
 import { httpOk } from './http.ts';
-import { compileGoProgram } from './go-build.ts';
+import { compileGoProgram, GO_REQUIRED } from './go-build.ts';
 import { runLogged } from './progress.ts';
 import { stampMatches, writeStamp } from './stamp.ts';
 import type { Context, ServiceDefinition } from './types.ts';
@@ -142,9 +142,7 @@ export const collectorService: ServiceDefinition = {
   startsAfter: ['kafka', 'jaeger'],
   installTitle: 'collector: build with the OpenTelemetry Collector builder',
   installKind: 'build',
-  installRequires: [
-    { command: 'go', args: ['version'], hint: 'install Go 1.26 or newer (https://go.dev/dl/)' },
-  ],
+  installRequires: [GO_REQUIRED],
   install: installCollector,
   ports: ({ config }) => [
     { port: config.ports.otlpGrpc, env: 'OTLP_GRPC_PORT' },

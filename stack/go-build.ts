@@ -8,7 +8,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GoBuildProgress, runLogged } from './progress.ts';
-import type { Context } from './types.ts';
+import type { Context, RequiredTool } from './types.ts';
+
+/** What every Go build here needs: the toolchain itself (the modules come from the proxy). */
+export const GO_REQUIRED: RequiredTool = {
+  command: 'go',
+  args: ['version'],
+  hint: 'install Go 1.26 or newer (https://go.dev/dl/)',
+};
 
 export interface GoCompile {
   /** Shown in progress lines, e.g. `jaeger`. */

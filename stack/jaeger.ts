@@ -13,7 +13,7 @@ import path from 'node:path';
 import { HOST, REPO_ROOT } from './config.ts';
 import type { ServicesConfig } from './config.ts';
 import { httpOk } from './http.ts';
-import { buildGoModule } from './go-build.ts';
+import { buildGoModule, GO_REQUIRED } from './go-build.ts';
 import { stampMatches, writeStamp } from './stamp.ts';
 import type { Context, ServiceDefinition } from './types.ts';
 import { JAEGER_MODULE, JAEGER_VERSION } from './versions.ts';
@@ -55,9 +55,7 @@ export const jaegerService: ServiceDefinition = {
   startsAfter: [],
   installTitle: 'jaeger: go build (Jaeger v2)',
   installKind: 'build',
-  installRequires: [
-    { command: 'go', args: ['version'], hint: 'install Go 1.26 or newer (https://go.dev/dl/)' },
-  ],
+  installRequires: [GO_REQUIRED],
   install: installJaeger,
   ports: ({ config }) => [
     { port: config.ports.jaegerOtlpHttp, env: 'JAEGER_OTLP_HTTP_PORT' },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { HOST } from './config.ts';
 import type { ServicesConfig } from './config.ts';
 import { httpOk } from './http.ts';
-import { buildGoModule } from './go-build.ts';
+import { buildGoModule, GO_REQUIRED } from './go-build.ts';
 import { stampMatches, writeStamp } from './stamp.ts';
 import type { Context, ServiceDefinition } from './types.ts';
 import {
@@ -50,9 +50,7 @@ export const victoriaLogsService: ServiceDefinition = {
   startsAfter: [],
   installTitle: 'victorialogs: go build',
   installKind: 'build',
-  installRequires: [
-    { command: 'go', args: ['version'], hint: 'install Go 1.26 or newer (https://go.dev/dl/)' },
-  ],
+  installRequires: [GO_REQUIRED],
   install: installVictoriaLogs,
   ports: ({ config }) => [{ port: config.ports.victoriaLogs, env: 'VICTORIALOGS_PORT' }],
   listens: ({ config }) =>

@@ -11,6 +11,19 @@ import { resolveK6 } from '../../stack/loadtest.ts';
 import type { K6Binary } from '../../stack/loadtest.ts';
 import { createContext } from '../../stack/index.ts';
 
+/** Every route a visit exercises; each must have a latency and a minimum-count threshold. */
+export const ROUTES = [
+  'GET /products',
+  'GET /products/:id',
+  'GET /users/:id',
+  'GET /users',
+  'POST /orders',
+  'GET /orders/:id',
+  'POST /users',
+  'POST /products',
+  'GET /analytics',
+];
+
 export { REPO_ROOT } from '../../stack/config.ts';
 import { REPO_ROOT } from '../../stack/config.ts';
 

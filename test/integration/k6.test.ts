@@ -10,19 +10,7 @@ import { expect } from 'chai';
 import { startApi, type RunningProcess } from './pipeline-support.ts';
 import { REPO_ROOT, runK6, sampleCount, stopK6Runs } from './k6-support.ts';
 import type { K6Run } from './k6-support.ts';
-
-/** Every route a visit exercises; each must have a latency and a minimum-count threshold. */
-const ROUTES = [
-  'GET /products',
-  'GET /products/:id',
-  'GET /users/:id',
-  'GET /users',
-  'POST /orders',
-  'GET /orders/:id',
-  'POST /users',
-  'POST /products',
-  'GET /analytics',
-];
+import { ROUTES } from './k6-support.ts';
 
 /** Each script's own variables, shortening it to a few seconds. */
 const SHORT_RUNS: Record<string, Record<string, string>> = {
