@@ -29,7 +29,17 @@ import {
   quietKafkajsTimerWarning,
   withServices,
 } from '../../stack/index.ts';
-import { encodeExportLogsServiceRequest } from '../../src/shared/otlp-logs.ts';
+import {
+  decodeExportLogsServiceRequest,
+  encodeExportLogsServiceRequest,
+  type LogRecordToEncode,
+} from '../../src/shared/otlp-logs.ts';
+import { encodeLokiProtobuf, LOKI_PROTOBUF_CONTENT_TYPE } from '../../src/shared/loki-push.ts';
+import { readConsumerConfig } from '../../src/consumer/config.ts';
+import { mapResourceLogs } from '../../src/consumer/mapping.ts';
+import { toStreams } from '../../src/consumer/shipper.ts';
+import { ProcessMeter } from '../../experiments/process-stats.ts';
+import { readPid } from '../../stack/process.ts';
 import {
   scrapeMetric,
   startComponent,
@@ -37,7 +47,8 @@ import {
   type ComponentProcess,
 } from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
-import { describeMachine, invokedCommand, machineLine, percentile } from '../report.ts';
+import { runPaths } from '../../stack/lifecycle.ts';
+import { describeMachine, invokedCommand, machineLine, median, percentile } from '../report.ts';
 import { replicationOf, waitForTopicLeaders } from '../../stack/kafka.ts';
 
 quietKafkajsTimerWarning();
@@ -50,6 +61,8 @@ const { values: args } = parseArgs({
     'skip-consumer': { type: 'boolean', default: false },
     'consumer-rounds': { type: 'string', default: '2' },
     'consumer-instances': { type: 'string', default: '' },
+    // Writes a V8 CPU profile of each consumer under .cache/profiles (open in Chrome DevTools).
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const RATES = args.rates.split(',').map(Number);
@@ -61,9 +74,13 @@ const ctx = createContext((line) => console.log(`[services] ${line}`));
 const endpoint = endpoints(ctx);
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
+const PROFILES_DIR = join(ROOT, '.cache/profiles');
+
+/** A consumer with the default settings, except where `env` says (topics, group). */
 function startConsumer(env: ComponentEnv<'consumer'> = {}): Promise<ComponentProcess> {
   return startComponent('consumer', endpoint, {
-    env: { TOPIC_REFRESH_MS: '1000', BATCH_MAX_WAIT_MS: '250', ...env },
+    env: { TOPIC_REFRESH_MS: '1000', ...env },
+    ...(args['cpu-prof'] && { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${PROFILES_DIR}`] }),
   });
 }
 
@@ -75,6 +92,52 @@ async function logsqlCount(query: string): Promise<number> {
   const [line] = (await response.text()).split('\n');
   return Number((JSON.parse(line || '{}') as { n?: string }).n ?? 0);
 }
+
+/** The consumer's defaults: what a drain without overrides uses. */
+const CONSUMER_DEFAULTS = readConsumerConfig({});
+
+/** The records of pre-filled message `index`: access records with unique request ids. */
+function benchRecords(prefix: string, index: number, now: bigint): LogRecordToEncode[] {
+  return Array.from({ length: RECORDS_PER_MESSAGE }, (_, offset) => ({
+    timeUnixNano: now + BigInt(index * RECORDS_PER_MESSAGE + offset),
+    severityNumber: 9,
+    severityText: 'INFO',
+    body: 'GET /users/:id 200',
+    attributes: {
+      'log.type': 'access',
+      'http.request.method': 'GET',
+      'http.route': '/users/:id',
+      'http.response.status_code': 200,
+      'request.id': `${prefix}-${index}-${offset}`,
+    },
+  }));
+}
+
+/** CPU seconds of the processes a drain keeps busy, sampled from /proc while it runs. */
+class DrainMeters {
+  readonly #meters: Map<string, ProcessMeter>;
+  readonly #timer: NodeJS.Timeout;
+  constructor(pids: Record<string, () => number | undefined>) {
+    this.#meters = new Map(
+      Object.entries(pids).map(([name, pidOf]) => [name, new ProcessMeter(pidOf)]),
+    );
+    this.#sample();
+    this.#timer = setInterval(() => this.#sample(), 1000);
+  }
+  #sample(): void {
+    for (const meter of this.#meters.values()) meter.sample();
+  }
+  /** Stops sampling; CPU seconds per name. */
+  stop(): Record<string, number> {
+    clearInterval(this.#timer);
+    this.#sample();
+    return Object.fromEntries(
+      [...this.#meters].map(([name, meter]) => [name, Number(meter.usage().cpuSeconds.toFixed(2))]),
+    );
+  }
+}
+
+const servicePid = (name: 'victorialogs' | 'kafka') => () => readPid(runPaths(ctx, name).pidFile);
 
 interface SweepResult {
   rate: number;
@@ -194,10 +257,17 @@ interface ConsumerResult {
   kafkaNodes?: number;
   records: number;
   consumerSeconds: number;
+  /** Records over the whole drain, start included. */
   consumerRecordsPerSecond: number;
+  /** From the start to the first acknowledged push seen (process start, connection, join). */
+  startSeconds?: number;
+  /** Records/s from the first acknowledged push seen to the last: the shipping rate itself. */
+  steadyRecordsPerSecond?: number;
   landedInStore: number;
   kcatSeconds: number | undefined;
   kcatRecordsPerSecond: number | undefined;
+  /** CPU seconds used during the drain: the (first) consumer, the store and Kafka. */
+  cpuSeconds?: Record<string, number>;
 }
 
 function ensureKcat(): boolean {
@@ -248,19 +318,7 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
   for (let sent = 0; sent < messages;) {
     const batch = [];
     for (let index = 0; index < 200 && sent < messages; index += 1, sent += 1) {
-      const records = Array.from({ length: RECORDS_PER_MESSAGE }, (_, offset) => ({
-        timeUnixNano: now + BigInt(sent * RECORDS_PER_MESSAGE + offset),
-        severityNumber: 9,
-        severityText: 'INFO',
-        body: 'GET /users/:id 200',
-        attributes: {
-          'log.type': 'access',
-          'http.request.method': 'GET',
-          'http.route': '/users/:id',
-          'http.response.status_code': 200,
-          'request.id': `${topic}-${sent}-${offset}`,
-        },
-      }));
+      const records = benchRecords(topic, sent, now);
       batch.push({
         value: Buffer.from(encodeExportLogsServiceRequest({ 'service.name': 'bench' }, records)),
       });
@@ -308,6 +366,11 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
   // Started one after another, timed from the first: the drain includes the group's
   // rebalances as the others join, as it would when instances are added under load.
   const consumers: ComponentProcess[] = [];
+  const meters = new DrainMeters({
+    consumer: () => consumers[0]?.child.pid,
+    victorialogs: servicePid('victorialogs'),
+    kafka: servicePid('kafka'),
+  });
   const started = performance.now();
   for (let instance = 0; instance < instances; instance++) {
     consumers.push(
@@ -315,23 +378,30 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
         PARTITIONS_IN_PARALLEL: String(partitionsInParallel),
         CONSUMER_GROUP: `bench-${topic}`,
         TOPIC_PATTERN: `^${topic}$`,
-        BATCH_MAX_ENTRIES: '5000',
-        BATCH_MAX_BYTES: String(4 * 1024 * 1024 - 65536),
       }),
     );
   }
+  // Polled often enough to time the first acknowledged push: the drain's rate is taken from
+  // there, apart from the start (process, Kafka connection, group join).
   let pushed = 0;
+  let first: { at: number; pushed: number } | undefined;
   await poll(
     async () => {
       pushed = 0;
       for (const consumer of consumers) {
         pushed += await scrapeMetric(consumer.url, 'log_consumer_records_pushed_total');
       }
+      if (!first && pushed > 0) first = { at: performance.now(), pushed };
       return pushed >= records ? true : undefined;
     },
-    { timeoutMs: 3_600_000, intervalMs: 500, abort: () => undefined },
+    { timeoutMs: 3_600_000, intervalMs: 100, abort: () => undefined },
   );
-  const consumerSeconds = (performance.now() - started) / 1000;
+  const finished = performance.now();
+  const consumerSeconds = (finished - started) / 1000;
+  const startSeconds = ((first?.at ?? finished) - started) / 1000;
+  const steadyRecordsPerSecond =
+    first && finished > first.at ? ((records - first.pushed) * 1000) / (finished - first.at) : NaN;
+  const cpuSeconds = meters.stop();
   for (const consumer of consumers) await consumer.stop();
   // The store makes fresh data queryable after a short delay.
   let landedInStore = 0;
@@ -357,10 +427,95 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
     records,
     consumerSeconds,
     consumerRecordsPerSecond: records / consumerSeconds,
+    startSeconds,
+    steadyRecordsPerSecond,
     landedInStore,
     kcatSeconds,
     kcatRecordsPerSecond: kcatSeconds ? records / kcatSeconds : undefined,
+    cpuSeconds,
   };
+}
+
+interface CeilingResult {
+  records: number;
+  /** Push requests, each as the consumer would send it with its default batch bounds. */
+  pushes: number;
+  /** Pushes in flight at once. */
+  inFlight: number;
+  seconds: number;
+  recordsPerSecond: number;
+  cpuSeconds: Record<string, number>;
+}
+
+/**
+ * The store's own ingest ceiling: the records a drain ships, mapped and encoded by the
+ * consumer's code beforehand (same lines, labels, metadata and push size), then replayed at the
+ * store's push endpoint with no Kafka and no decoding in the way.
+ */
+async function storeCeiling(inFlight: number): Promise<CeilingResult> {
+  const prefix = `ceiling${Date.now().toString(36)}`;
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const messages = Math.ceil(PREFILL_RECORDS / RECORDS_PER_MESSAGE);
+  log(`encoding ${messages * RECORDS_PER_MESSAGE} records into push bodies ...`);
+  const bodies: Uint8Array[] = [];
+  let pending: ReturnType<typeof mapResourceLogs> = [];
+  for (let index = 0; index < messages; index += 1) {
+    const message = encodeExportLogsServiceRequest(
+      { 'service.name': 'bench' },
+      benchRecords(prefix, index, now),
+    );
+    pending.push(
+      ...mapResourceLogs(decodeExportLogsServiceRequest(message), 'access', now, index % 3),
+    );
+    if (pending.length >= CONSUMER_DEFAULTS.batch.maxEntries || index === messages - 1) {
+      bodies.push(encodeLokiProtobuf(toStreams(pending)));
+      pending = [];
+    }
+  }
+  log(`replaying ${bodies.length} pushes at the store, ${inFlight} in flight ...`);
+  const meters = new DrainMeters({ victorialogs: servicePid('victorialogs') });
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++];
+        const response = await fetch(endpoint.lokiPush, {
+          method: 'POST',
+          headers: { 'content-type': LOKI_PROTOBUF_CONTENT_TYPE },
+          body,
+        });
+        if (!response.ok) throw new Error(`store refused a push: ${await response.text()}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = meters.stop();
+  const records = messages * RECORDS_PER_MESSAGE;
+  log(`store took ${records} records in ${seconds.toFixed(1)} s (${inFlight} in flight)`);
+  return {
+    records,
+    pushes: bodies.length,
+    inFlight,
+    seconds,
+    recordsPerSecond: records / seconds,
+    cpuSeconds,
+  };
+}
+
+/** CPU µs per record of the named processes, e.g. "11.2, 9.8, 2.1"; "n/a" when not sampled. */
+function cpuPerRecord(
+  cpuSeconds: Record<string, number> | undefined,
+  records: number,
+  names: string[],
+): string {
+  if (!cpuSeconds) return 'n/a';
+  return names
+    .map((name) => {
+      const seconds = cpuSeconds[name];
+      return seconds === undefined ? 'n/a' : ((seconds * 1e6) / records).toFixed(1);
+    })
+    .join(', ');
 }
 
 async function main(): Promise<void> {
@@ -369,7 +524,8 @@ async function main(): Promise<void> {
   const e2e = args['skip-e2e'] ? [] : await sweep();
   // The default (one partition at a time) and every partition of the topic at once, alternated:
   // the store is still merging the previous drain's data when the next one starts.
-  const consumer = [];
+  const consumer: ConsumerResult[] = [];
+  const ceiling: CeilingResult[] = [];
   if (!args['skip-consumer']) {
     for (let round = 0; round < Number(args['consumer-rounds']); round += 1) {
       if (args['consumer-instances']) {
@@ -377,8 +533,11 @@ async function main(): Promise<void> {
           consumer.push(await consumerAlone(1, instances));
         }
       } else {
+        // Each drain is followed by the same records replayed at the store as pre-encoded
+        // pushes, as many in flight as the drain had partitions in flight.
         for (const partitionsInParallel of [1, 3]) {
           consumer.push(await consumerAlone(partitionsInParallel));
+          ceiling.push(await storeCeiling(partitionsInParallel));
         }
       }
     }
@@ -391,6 +550,7 @@ async function main(): Promise<void> {
     kafkaNodes: ctx.config.kafkaBrokers,
     e2e,
     consumer,
+    ceiling,
   };
   // A scaling run (--consumer-instances) has results of its own, beside the default run's.
   const name = args['consumer-instances'] ? 'pipeline-scaling' : 'pipeline';
@@ -414,14 +574,41 @@ async function main(): Promise<void> {
     lines.push(
       `Consumer alone, draining a 3-partition topic (${RECORDS_PER_MESSAGE} records per Kafka message) into the store:`,
       '',
-      '| Kafka nodes | instances | PARTITIONS_IN_PARALLEL | records | seconds | records/s | found in the store | kcat raw read, records/s |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| Kafka nodes | instances | PARTITIONS_IN_PARALLEL | records | seconds (of which start) | records/s shipping | records/s with the start | found in the store | kcat raw read, records/s | CPU µs/record: consumer, store, Kafka |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...consumer.map(
         (entry) =>
-          `| ${entry.kafkaNodes ?? 1} | ${entry.instances ?? 1} | ${entry.partitionsInParallel} | ${entry.records} | ${entry.consumerSeconds.toFixed(1)} | ` +
-          `**${entry.consumerRecordsPerSecond.toFixed(0)}** | ${entry.landedInStore} | ` +
-          `${entry.kcatRecordsPerSecond ? entry.kcatRecordsPerSecond.toFixed(0) : 'not measured'} |`,
+          `| ${entry.kafkaNodes ?? 1} | ${entry.instances ?? 1} | ${entry.partitionsInParallel} | ${entry.records} | ` +
+          `${entry.consumerSeconds.toFixed(1)} (${entry.startSeconds?.toFixed(1) ?? 'n/a'}) | ` +
+          `**${entry.steadyRecordsPerSecond?.toFixed(0) ?? 'n/a'}** | ` +
+          `${entry.consumerRecordsPerSecond.toFixed(0)} | ${entry.landedInStore} | ` +
+          `${entry.kcatRecordsPerSecond ? entry.kcatRecordsPerSecond.toFixed(0) : 'not measured'} | ` +
+          `${cpuPerRecord(entry.cpuSeconds, entry.records, ['consumer', 'victorialogs', 'kafka'])} |`,
       ),
+      '',
+    );
+  }
+  if (ceiling.length > 0) {
+    lines.push(
+      `The store's own ceiling: the same records, mapped and encoded by the consumer's code beforehand (${CONSUMER_DEFAULTS.batch.maxEntries} entries per push, its default), replayed at the store's push endpoint:`,
+      '',
+      '| pushes in flight | records | pushes | seconds | records/s | store CPU µs/record | consumer shipping / ceiling (same in flight) |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...ceiling.map((entry) => {
+        const drains = consumer.filter(
+          (drain) => drain.partitionsInParallel === entry.inFlight && (drain.instances ?? 1) === 1,
+        );
+        const ratio =
+          median(drains.map((drain) => drain.steadyRecordsPerSecond ?? NaN)) /
+          median(
+            ceiling.filter((c) => c.inFlight === entry.inFlight).map((c) => c.recordsPerSecond),
+          );
+        return (
+          `| ${entry.inFlight} | ${entry.records} | ${entry.pushes} | ${entry.seconds.toFixed(1)} | ` +
+          `**${entry.recordsPerSecond.toFixed(0)}** | ${cpuPerRecord(entry.cpuSeconds, entry.records, ['victorialogs'])} | ` +
+          `${Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a'} |`
+        );
+      }),
       '',
     );
   }

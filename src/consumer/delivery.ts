@@ -73,6 +73,11 @@ export interface DeliveryEffects<R> {
   sizeOf(record: R): number;
   /** Monotonic milliseconds, for push durations. */
   now(): number;
+  /**
+   * Lets pending I/O run (e.g. `setImmediate`) between messages pulled while a chunk is being
+   * flushed; a microtask when absent.
+   */
+  yieldToIo?(): Promise<void>;
   observe?: DeliveryObserver<R>;
 }
 
@@ -114,11 +119,19 @@ interface Group<R> {
 /**
  * Delivers one partition's messages, in offset order, at least once.
  *
- * @param messages consecutive messages of one partition, in offset order
- * @throws DeliveryAborted when stopRequested() turns true; errors of commit() and heartbeat()
+ * Chunks are flushed one at a time: a chunk's pushes start only once the previous chunk is
+ * committed, so at most one push per partition is ever acknowledged and not yet committed (the
+ * duplicate bound). What overlaps is reading: while a chunk's push or commit waits for the store
+ * or Kafka, the next messages are pulled from `messages`, which is where a lazy iterable decodes
+ * them, yielding to the event loop (`fx.yieldToIo`) after each so that the waiting I/O proceeds.
+ *
+ * @param messages consecutive messages of one partition, in offset order; pulled one at a time,
+ *   at most one chunk ahead of the chunk being flushed
+ * @throws DeliveryAborted when stopRequested() turns true; errors of commit() and heartbeat(),
+ *   and of the iterable; a flush still running is awaited before anything is thrown
  */
 export async function deliver<R>(
-  messages: readonly DeliveryMessage<R>[],
+  messages: Iterable<DeliveryMessage<R>>,
   fx: DeliveryEffects<R>,
   options: DeliveryOptions,
 ): Promise<void> {
@@ -126,25 +139,43 @@ export async function deliver<R>(
   let chunk: DeliveryMessage<R>[] = [];
   let entries = 0;
   let bytes = 0;
-  for (const message of messages) {
-    if (fx.stopRequested()) throw new DeliveryAborted('stopped before the next chunk');
-    const size = message.records.reduce((sum, record) => sum + fx.sizeOf(record), 0);
-    if (
-      chunk.length > 0 &&
-      (entries + message.records.length > options.maxEntries || bytes + size > options.maxBytes)
-    ) {
-      await engine.flush(chunk);
-      chunk = [];
-      entries = 0;
-      bytes = 0;
+  let flushing: Promise<void> | undefined;
+  const settle = async (): Promise<void> => {
+    const previous = flushing;
+    flushing = undefined;
+    await previous;
+  };
+  try {
+    for (const message of messages) {
+      if (fx.stopRequested()) throw new DeliveryAborted('stopped before the next chunk');
+      const size = message.records.reduce((sum, record) => sum + fx.sizeOf(record), 0);
+      if (
+        chunk.length > 0 &&
+        (entries + message.records.length > options.maxEntries || bytes + size > options.maxBytes)
+      ) {
+        await settle();
+        if (fx.stopRequested()) throw new DeliveryAborted('stopped before the next chunk');
+        flushing = engine.flush(chunk);
+        // Observed by settle() or by the catch below; never an unhandled rejection meanwhile.
+        flushing.catch(() => undefined);
+        chunk = [];
+        entries = 0;
+        bytes = 0;
+      }
+      chunk.push(message);
+      entries += message.records.length;
+      bytes += size;
+      if (flushing) await (fx.yieldToIo ? fx.yieldToIo() : Promise.resolve());
     }
-    chunk.push(message);
-    entries += message.records.length;
-    bytes += size;
-  }
-  if (chunk.length > 0) {
-    if (fx.stopRequested()) throw new DeliveryAborted('stopped before the last chunk');
-    await engine.flush(chunk);
+    await settle();
+    if (chunk.length > 0) {
+      if (fx.stopRequested()) throw new DeliveryAborted('stopped before the last chunk');
+      await engine.flush(chunk);
+    }
+  } catch (error) {
+    // A flush still waiting may yet commit: delivery ends only once it has.
+    await flushing?.catch(() => undefined);
+    throw error;
   }
 }
 

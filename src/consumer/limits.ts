@@ -60,6 +60,8 @@ export class LimitChecker {
   readonly #limits: StoreLimits;
   readonly #now: () => number;
   readonly #newest = new Map<string, bigint>();
+  /** max_chunk_age / 2 in ns: how far behind its stream's newest an entry may be. */
+  readonly #window: bigint;
 
   /**
    * @param now wall-clock time in ms since the epoch (injected for tests)
@@ -67,6 +69,7 @@ export class LimitChecker {
   constructor(limits: StoreLimits, now: () => number = Date.now) {
     this.#limits = limits;
     this.#now = now;
+    this.#window = (BigInt(limits.maxChunkAgeMs) * 1_000_000n) / 2n;
   }
 
   /**
@@ -75,30 +78,109 @@ export class LimitChecker {
    */
   check({ labels, entry }: MappedEntry): Refusal | undefined {
     const limits = this.#limits;
-    const lineBytes = Buffer.byteLength(entry.line);
-    if (lineBytes > limits.maxLineBytes) {
+    // A line under max_line_size / 4 characters is under it in bytes too (UTF-8 uses at most 4
+    // bytes per UTF-16 unit); only longer lines need counting.
+    if (entry.line.length * 4 > limits.maxLineBytes) {
+      const lineBytes = Buffer.byteLength(entry.line);
+      if (lineBytes > limits.maxLineBytes) {
+        return {
+          reason: 'line_too_long',
+          detail: `line of ${lineBytes} bytes exceeds max_line_size ${limits.maxLineBytes}`,
+        };
+      }
+    }
+    const metadataRefusal =
+      entry.structuredMetadata && this.#checkMetadata(entry.structuredMetadata);
+    if (metadataRefusal) return metadataRefusal;
+    const labelRefusal = this.#checkLabels(labels);
+    if (labelRefusal) return labelRefusal;
+    const { oldestNs, newestNs } = this.#timeBounds();
+    const ts = entry.timestampNs;
+    if (ts < oldestNs) {
       return {
-        reason: 'line_too_long',
-        detail: `line of ${lineBytes} bytes exceeds max_line_size ${limits.maxLineBytes}`,
+        reason: 'too_old',
+        detail: `timestamp ${iso(ts)} older than reject_old_samples_max_age ${limits.rejectOldMaxAgeMs / 1000} s`,
       };
     }
-    const metadata = Object.entries(entry.structuredMetadata ?? {});
-    if (metadata.length > limits.maxStructuredMetadataEntries) {
+    if (ts > newestNs) {
+      return {
+        reason: 'too_new',
+        detail: `timestamp ${iso(ts)} beyond creation_grace_period ${limits.creationGracePeriodMs / 1000} s`,
+      };
+    }
+    const key = streamKey(labels);
+    const newest = this.#newest.get(key);
+    if (newest !== undefined && ts < newest - this.#window) {
+      return {
+        reason: 'too_far_behind',
+        detail: `entry too far behind: timestamp ${iso(ts)}, stream's newest ${iso(newest)}, max_chunk_age/2 ${Number(this.#window / 1_000_000_000n)} s`,
+      };
+    }
+    if (newest === undefined || ts > newest) {
+      this.#newest.delete(key);
+      this.#newest.set(key, ts);
+      if (this.#newest.size > MAX_TRACKED_STREAMS) {
+        const oldest = this.#newest.keys().next().value;
+        if (oldest !== undefined) this.#newest.delete(oldest);
+      }
+    }
+    return undefined;
+  }
+
+  #boundsAt = Number.NaN;
+  #bounds = { oldestNs: 0n, newestNs: 0n };
+
+  /** The accepted timestamp range in ns, recomputed when the clock's millisecond changes. */
+  #timeBounds(): { oldestNs: bigint; newestNs: bigint } {
+    const now = this.#now();
+    if (now !== this.#boundsAt) {
+      const nowNs = BigInt(now) * 1_000_000n;
+      this.#boundsAt = now;
+      this.#bounds = {
+        oldestNs: nowNs - BigInt(this.#limits.rejectOldMaxAgeMs) * 1_000_000n,
+        newestNs: nowNs + BigInt(this.#limits.creationGracePeriodMs) * 1_000_000n,
+      };
+    }
+    return this.#bounds;
+  }
+
+  #checkMetadata(metadata: Record<string, string>): Refusal | undefined {
+    const limits = this.#limits;
+    let entries = 0;
+    let bytes = 0;
+    for (const name in metadata) {
+      entries += 1;
+      bytes += Buffer.byteLength(name) + Buffer.byteLength(metadata[name] ?? '');
+    }
+    if (entries > limits.maxStructuredMetadataEntries) {
       return {
         reason: 'structured_metadata_too_many',
-        detail: `${metadata.length} structured metadata entries, limit ${limits.maxStructuredMetadataEntries}`,
+        detail: `${entries} structured metadata entries, limit ${limits.maxStructuredMetadataEntries}`,
       };
     }
-    const metadataBytes = metadata.reduce(
-      (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value),
-      0,
-    );
-    if (metadataBytes > limits.maxStructuredMetadataBytes) {
+    if (bytes > limits.maxStructuredMetadataBytes) {
       return {
         reason: 'structured_metadata_too_large',
-        detail: `structured metadata of ${metadataBytes} bytes exceeds ${limits.maxStructuredMetadataBytes}`,
+        detail: `structured metadata of ${bytes} bytes exceeds ${limits.maxStructuredMetadataBytes}`,
       };
     }
+    return undefined;
+  }
+
+  /** Label sets are shared by the entries of a resource (mapping.ts): each is checked once. */
+  readonly #labelVerdicts = new WeakMap<Record<string, string>, Refusal | null>();
+
+  #checkLabels(labels: Record<string, string>): Refusal | undefined {
+    let verdict = this.#labelVerdicts.get(labels);
+    if (verdict === undefined) {
+      verdict = this.#judgeLabels(labels) ?? null;
+      this.#labelVerdicts.set(labels, verdict);
+    }
+    return verdict ?? undefined;
+  }
+
+  #judgeLabels(labels: Record<string, string>): Refusal | undefined {
+    const limits = this.#limits;
     for (const [name, value] of Object.entries(labels)) {
       if (Buffer.byteLength(name) > limits.maxLabelNameBytes) {
         return {
@@ -114,42 +196,23 @@ export class LimitChecker {
         };
       }
     }
-    const nowNs = BigInt(this.#now()) * 1_000_000n;
-    const ts = entry.timestampNs;
-    if (ts < nowNs - BigInt(limits.rejectOldMaxAgeMs) * 1_000_000n) {
-      return {
-        reason: 'too_old',
-        detail: `timestamp ${iso(ts)} older than reject_old_samples_max_age ${limits.rejectOldMaxAgeMs / 1000} s`,
-      };
-    }
-    if (ts > nowNs + BigInt(limits.creationGracePeriodMs) * 1_000_000n) {
-      return {
-        reason: 'too_new',
-        detail: `timestamp ${iso(ts)} beyond creation_grace_period ${limits.creationGracePeriodMs / 1000} s`,
-      };
-    }
-    const key = streamKey(labels);
-    const newest = this.#newest.get(key);
-    const window = (BigInt(limits.maxChunkAgeMs) * 1_000_000n) / 2n;
-    if (newest !== undefined && ts < newest - window) {
-      return {
-        reason: 'too_far_behind',
-        detail: `entry too far behind: timestamp ${iso(ts)}, stream's newest ${iso(newest)}, max_chunk_age/2 ${Number(window / 1_000_000_000n)} s`,
-      };
-    }
-    if (newest === undefined || ts > newest) {
-      this.#newest.delete(key);
-      this.#newest.set(key, ts);
-      if (this.#newest.size > MAX_TRACKED_STREAMS) {
-        const oldest = this.#newest.keys().next().value;
-        if (oldest !== undefined) this.#newest.delete(oldest);
-      }
-    }
     return undefined;
   }
 }
 
+/** Keys of label objects seen, by identity: entries of one resource share theirs (mapping.ts). */
+const streamKeys = new WeakMap<Record<string, string>, string>();
+
 function streamKey(labels: Record<string, string>): string {
+  let key = streamKeys.get(labels);
+  if (key === undefined) {
+    key = formatStreamKey(labels);
+    streamKeys.set(labels, key);
+  }
+  return key;
+}
+
+function formatStreamKey(labels: Record<string, string>): string {
   return Object.keys(labels)
     .sort()
     .map((name) => `${name}=${labels[name] ?? ''}`)

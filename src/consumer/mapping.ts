@@ -21,9 +21,7 @@ export interface MappedEntry {
 type DecodedScopeLogs = DecodedResourceLogs['scopes'][number];
 
 /** Attributes moved out of the line into structured metadata. */
-const METADATA_ATTRIBUTES: Record<string, string> = {
-  'request.id': 'request_id',
-};
+const METADATA_ATTRIBUTES = new Map([['request.id', 'request_id']]);
 
 /** Attributes already expressed as labels, or routing details with no value in the line. */
 const DROPPED_ATTRIBUTES = new Set(['log.type', 'kafka.topic']);
@@ -121,14 +119,18 @@ export function mapResourceLogs(
         if (record.traceId) structuredMetadata['trace_id'] = record.traceId;
         if (record.spanId) structuredMetadata['span_id'] = record.spanId;
         if (record.eventName) line['event_name'] = record.eventName;
-        for (const [key, value] of Object.entries(record.attributes)) {
+        const { attributes } = record;
+        for (const key in attributes) {
           if (DROPPED_ATTRIBUTES.has(key)) continue;
-          const metadataName = METADATA_ATTRIBUTES[key];
+          const value = attributes[key] ?? null;
+          const metadataName = METADATA_ATTRIBUTES.get(key);
           if (metadataName) {
             const text = asString(value);
             if (text !== undefined) structuredMetadata[metadataName] = text;
           }
-          line[lineKey(key)] = toJson(value);
+          // Strings and numbers, most values, are already what JSON.stringify takes.
+          line[lineKey(key)] =
+            typeof value === 'string' || typeof value === 'number' ? value : toJson(value);
         }
         mapped.push({
           source: { resource: resourceEntry, scope, record },

@@ -249,34 +249,39 @@ export class LogShipper {
     const stopping = this.#stopping.signal;
 
     const raw = new Map<DeliveryMessage<MappedEntry>, KafkaMessage>();
-    const messages: DeliveryMessage<MappedEntry>[] = [];
-    for (const message of batch.messages) {
-      let delivery: DeliveryMessage<MappedEntry>;
-      try {
-        const records = mapResourceLogs(
-          decodeMessage(message.value, this.#config.messageEncoding),
-          logType,
-          nowNs(),
-          partition,
-        );
-        delivery = { offset: message.offset, records };
-        this.#metrics.consumed(topic, records.length);
-      } catch (error) {
-        if (!(error instanceof UndecodableMessage)) throw error;
-        delivery = {
-          offset: message.offset,
-          records: [],
-          poison: { reason: 'undecodable', detail: error.message },
-        };
-        this.#metrics.consumed(topic, 0);
+    const metrics = this.#metrics;
+    const messageEncoding = this.#config.messageEncoding;
+    // Decoded as the delivery engine pulls them: the next chunk's messages are decoded while the
+    // previous chunk's push or commit waits for the store or Kafka.
+    function* decoded(): Generator<DeliveryMessage<MappedEntry>> {
+      for (const message of batch.messages) {
+        let delivery: DeliveryMessage<MappedEntry>;
+        try {
+          const records = mapResourceLogs(
+            decodeMessage(message.value, messageEncoding),
+            logType,
+            nowNs(),
+            partition,
+          );
+          delivery = { offset: message.offset, records };
+          metrics.consumed(topic, records.length);
+        } catch (error) {
+          if (!(error instanceof UndecodableMessage)) throw error;
+          delivery = {
+            offset: message.offset,
+            records: [],
+            poison: { reason: 'undecodable', detail: error.message },
+          };
+          metrics.consumed(topic, 0);
+        }
+        raw.set(delivery, message);
+        yield delivery;
       }
-      raw.set(delivery, message);
-      messages.push(delivery);
     }
 
     try {
       await deliver<MappedEntry>(
-        messages,
+        decoded(),
         {
           push: (records) => this.#loki.attempt(toStreams([...records]), stopping),
           deadLetter: (letters) => this.#deadLetter(topic, partition, letters, raw),
@@ -295,6 +300,7 @@ export class LogShipper {
           ...(this.#limits && { check: (record) => this.#limits?.check(record) }),
           sizeOf: (record) => record.entry.line.length + 100,
           now: () => performance.now(),
+          yieldToIo: () => new Promise((resolve) => setImmediate(resolve)),
           observe: {
             pushed: (records, seconds) => {
               this.#metrics.pushed(topic, records.length, seconds, records.length);

@@ -90,6 +90,288 @@ export interface DecodedResourceLogs {
   scopes: { name: string; version: string; records: DecodedLogRecord[] }[];
 }
 
+// The consumer decodes every record it ships, so the decoder walks the wire format with
+// protobufjs' Reader straight into the shapes below. The generated decoder followed by toObject
+// built every message twice and turned each fixed64 into a Long and then a string: about half
+// of the decode time in a profile of the consumer. The generated decoder stays the reference
+// the unit tests compare against (ExportLogsServiceRequest above).
+const { Reader } = protobuf;
+type ProtoReader = protobuf.Reader;
+
+/** Wire type 2 (length-delimited): the position where the field that starts here ends. */
+function endOfField(reader: ProtoReader): number {
+  const length = reader.uint32();
+  return reader.pos + length;
+}
+
+/** fixed64 as an exact bigint (Long-free: two little-endian 32-bit halves). */
+function readFixed64(reader: ProtoReader): bigint {
+  const low = reader.fixed32();
+  const high = reader.fixed32();
+  return (BigInt(high) << 32n) | BigInt(low);
+}
+
+/**
+ * An int64 varint as a number: exact up to 2^53, the nearest double beyond (as JSON.parse does).
+ * Read in two 32-bit halves, like protobufjs' LongBits, without a Long for every value.
+ */
+function readInt64(reader: ProtoReader): number {
+  const { buf, len } = reader;
+  let pos = reader.pos;
+  const next = (): number => {
+    if (pos >= len) throw new RangeError('index out of range');
+    return buf[pos++] ?? 0;
+  };
+  let low = 0;
+  let high = 0;
+  let byte: number;
+  let done = false;
+  for (let shift = 0; shift < 28 && !done; shift += 7) {
+    byte = next();
+    low |= (byte & 0x7f) << shift;
+    done = byte < 0x80;
+  }
+  if (!done) {
+    byte = next();
+    low |= (byte & 0x0f) << 28;
+    high = (byte & 0x7f) >> 4;
+    done = byte < 0x80;
+  }
+  for (let shift = 3; shift < 32 && !done; shift += 7) {
+    byte = next();
+    high |= (byte & 0x7f) << shift;
+    done = byte < 0x80;
+  }
+  if (!done) throw new Error('invalid varint encoding');
+  reader.pos = pos;
+  low >>>= 0;
+  high >>>= 0;
+  if (high >>> 31 === 0) return high * 2 ** 32 + low;
+  // Two's complement: negate the 64-bit value.
+  low = (~low + 1) >>> 0;
+  high = ~high >>> 0;
+  if (low === 0) high = (high + 1) >>> 0;
+  return -(high * 2 ** 32 + low);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function readAnyValue(reader: ProtoReader, end: number): AttributeValue {
+  let value: AttributeValue = null;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    switch (tag >>> 3) {
+      case 1:
+        value = reader.string();
+        break;
+      case 2:
+        value = reader.bool();
+        break;
+      case 3:
+        value = readInt64(reader);
+        break;
+      case 4:
+        value = reader.double();
+        break;
+      case 5: {
+        const values: AttributeValue[] = [];
+        const arrayEnd = endOfField(reader);
+        while (reader.pos < arrayEnd) {
+          const itemTag = reader.uint32();
+          if (itemTag >>> 3 === 1) values.push(readAnyValue(reader, endOfField(reader)));
+          else reader.skipType(itemTag & 7);
+        }
+        value = values;
+        break;
+      }
+      case 6:
+        value = readKeyValueList(reader, endOfField(reader), 1);
+        break;
+      case 7:
+        // Copied: a view would keep the whole Kafka message alive as long as the value.
+        value = Uint8Array.from(reader.bytes());
+        break;
+      default:
+        reader.skipType(tag & 7);
+    }
+  }
+  return value;
+}
+
+/** Reads the KeyValue entries (field `field`) of a message ending at `end` into `into`. */
+function readKeyValueList(
+  reader: ProtoReader,
+  end: number,
+  field: number,
+  into: Record<string, AttributeValue> = {},
+): Record<string, AttributeValue> {
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === field) readKeyValue(reader, endOfField(reader), into);
+    else reader.skipType(tag & 7);
+  }
+  return into;
+}
+
+function readKeyValue(reader: ProtoReader, end: number, into: Record<string, AttributeValue>) {
+  let key = '';
+  let value: AttributeValue = null;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1) key = reader.string();
+    else if (tag >>> 3 === 2) value = readAnyValue(reader, endOfField(reader));
+    else reader.skipType(tag & 7);
+  }
+  setAttribute(into, key, value);
+}
+
+/** `into[key] = value`, except that a key named `__proto__` is an attribute like any other. */
+function setAttribute(
+  into: Record<string, AttributeValue>,
+  key: string,
+  value: AttributeValue,
+): void {
+  if (key === '__proto__') {
+    Object.defineProperty(into, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else into[key] = value;
+}
+
+function readLogRecord(reader: ProtoReader, end: number): DecodedLogRecord {
+  const record: DecodedLogRecord = {
+    timeUnixNano: 0n,
+    observedTimeUnixNano: 0n,
+    severityNumber: 0,
+    severityText: '',
+    body: null,
+    attributes: {},
+    traceId: '',
+    spanId: '',
+    eventName: '',
+  };
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    switch (tag >>> 3) {
+      case 1:
+        record.timeUnixNano = readFixed64(reader);
+        break;
+      case 2:
+        record.severityNumber = reader.int32();
+        break;
+      case 3:
+        record.severityText = reader.string();
+        break;
+      case 5:
+        record.body = readAnyValue(reader, endOfField(reader));
+        break;
+      case 6:
+        readKeyValue(reader, endOfField(reader), record.attributes);
+        break;
+      case 9:
+        record.traceId = hex(reader.bytes());
+        break;
+      case 10:
+        record.spanId = hex(reader.bytes());
+        break;
+      case 11:
+        record.observedTimeUnixNano = readFixed64(reader);
+        break;
+      case 12:
+        record.eventName = reader.string();
+        break;
+      default:
+        reader.skipType(tag & 7);
+    }
+  }
+  return record;
+}
+
+function readScopeLogs(reader: ProtoReader, end: number): DecodedResourceLogs['scopes'][number] {
+  const scope: DecodedResourceLogs['scopes'][number] = { name: '', version: '', records: [] };
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1) {
+      const scopeEnd = endOfField(reader);
+      while (reader.pos < scopeEnd) {
+        const scopeTag = reader.uint32();
+        if (scopeTag >>> 3 === 1) scope.name = reader.string();
+        else if (scopeTag >>> 3 === 2) scope.version = reader.string();
+        else reader.skipType(scopeTag & 7);
+      }
+    } else if (tag >>> 3 === 2) scope.records.push(readLogRecord(reader, endOfField(reader)));
+    else reader.skipType(tag & 7);
+  }
+  return scope;
+}
+
+function readResourceLogs(reader: ProtoReader, end: number): DecodedResourceLogs {
+  const resourceLogs: DecodedResourceLogs = { resource: {}, scopes: [] };
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    // Resource.attributes is field 1 of Resource; a repeated resource field merges, as in proto3.
+    if (tag >>> 3 === 1) readKeyValueList(reader, endOfField(reader), 1, resourceLogs.resource);
+    else if (tag >>> 3 === 2) resourceLogs.scopes.push(readScopeLogs(reader, endOfField(reader)));
+    else reader.skipType(tag & 7);
+  }
+  return resourceLogs;
+}
+
+/**
+ * Decodes an OTLP ExportLogsServiceRequest (opentelemetry-proto collector/logs/v1, protobuf).
+ *
+ * @param buffer the serialized request, e.g. one Kafka message value written with `otlp_proto`
+ * @returns its resource logs; ids as lowercase hex, timestamps as ns bigints, int64 values as
+ *   numbers, absent fields as their proto3 defaults
+ * @throws RangeError (from protobufjs) when the bytes end inside a field
+ */
+export function decodeExportLogsServiceRequest(buffer: Uint8Array): DecodedResourceLogs[] {
+  const reader = Reader.create(buffer);
+  const resourceLogs: DecodedResourceLogs[] = [];
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1) resourceLogs.push(readResourceLogs(reader, endOfField(reader)));
+    else reader.skipType(tag & 7);
+  }
+  if (reader.pos > reader.len) throw new RangeError('index out of range');
+  return resourceLogs;
+}
+
+/**
+ * The same decoding through protobufjs' generated decoder: the reference the hand-written one is
+ * tested against.
+ */
+export function decodeExportLogsServiceRequestReference(buffer: Uint8Array): DecodedResourceLogs[] {
+  const raw = ExportLogsServiceRequest.toObject(ExportLogsServiceRequest.decode(buffer), {
+    longs: String,
+    defaults: false,
+    oneofs: false,
+  }) as RawRequest;
+  return (raw.resource_logs ?? []).map((resourceLogs) => ({
+    resource: rawKeyValues(resourceLogs.resource?.attributes),
+    scopes: (resourceLogs.scope_logs ?? []).map((scopeLogs) => ({
+      name: scopeLogs.scope?.name ?? '',
+      version: scopeLogs.scope?.version ?? '',
+      records: (scopeLogs.log_records ?? []).map((record) => ({
+        timeUnixNano: BigInt(record.time_unix_nano ?? '0'),
+        observedTimeUnixNano: BigInt(record.observed_time_unix_nano ?? '0'),
+        severityNumber: record.severity_number ?? 0,
+        severityText: record.severity_text ?? '',
+        body: rawAnyValue(record.body),
+        attributes: rawKeyValues(record.attributes),
+        traceId: record.trace_id ? hex(record.trace_id) : '',
+        spanId: record.span_id ? hex(record.span_id) : '',
+        eventName: record.event_name ?? '',
+      })),
+    })),
+  }));
+}
+
 interface RawAnyValue {
   string_value?: string;
   bool_value?: boolean;
@@ -124,53 +406,22 @@ interface RawRequest {
   }[];
 }
 
-function anyValue(value: RawAnyValue | undefined): AttributeValue {
+function rawAnyValue(value: RawAnyValue | undefined): AttributeValue {
   if (!value) return null;
   if (value.string_value !== undefined) return value.string_value;
   if (value.bool_value !== undefined) return value.bool_value;
-  // int64 may exceed 2^53; kept exact only when it is safe, like JSON.parse would do.
   if (value.int_value !== undefined) return Number(value.int_value);
   if (value.double_value !== undefined) return value.double_value;
-  if (value.array_value !== undefined) return (value.array_value.values ?? []).map(anyValue);
-  if (value.kvlist_value !== undefined) return keyValues(value.kvlist_value.values);
-  if (value.bytes_value !== undefined) return value.bytes_value;
+  if (value.array_value !== undefined) return (value.array_value.values ?? []).map(rawAnyValue);
+  if (value.kvlist_value !== undefined) return rawKeyValues(value.kvlist_value.values);
+  if (value.bytes_value !== undefined) return Uint8Array.from(value.bytes_value);
   return null;
 }
 
-function keyValues(list: RawKeyValue[] | undefined): Record<string, AttributeValue> {
+function rawKeyValues(list: RawKeyValue[] | undefined): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
-  for (const { key, value } of list ?? []) out[key] = anyValue(value);
+  for (const { key, value } of list ?? []) setAttribute(out, key, rawAnyValue(value));
   return out;
-}
-
-function hex(bytes: Uint8Array | undefined): string {
-  return bytes ? Buffer.from(bytes).toString('hex') : '';
-}
-
-export function decodeExportLogsServiceRequest(buffer: Uint8Array): DecodedResourceLogs[] {
-  const raw = ExportLogsServiceRequest.toObject(ExportLogsServiceRequest.decode(buffer), {
-    longs: String,
-    defaults: false,
-    oneofs: false,
-  }) as RawRequest;
-  return (raw.resource_logs ?? []).map((resourceLogs) => ({
-    resource: keyValues(resourceLogs.resource?.attributes),
-    scopes: (resourceLogs.scope_logs ?? []).map((scopeLogs) => ({
-      name: scopeLogs.scope?.name ?? '',
-      version: scopeLogs.scope?.version ?? '',
-      records: (scopeLogs.log_records ?? []).map((record) => ({
-        timeUnixNano: BigInt(record.time_unix_nano ?? '0'),
-        observedTimeUnixNano: BigInt(record.observed_time_unix_nano ?? '0'),
-        severityNumber: record.severity_number ?? 0,
-        severityText: record.severity_text ?? '',
-        body: anyValue(record.body),
-        attributes: keyValues(record.attributes),
-        traceId: hex(record.trace_id),
-        spanId: hex(record.span_id),
-        eventName: record.event_name ?? '',
-      })),
-    })),
-  }));
 }
 
 /** One log record to encode; ids are hex strings, attributes plain strings or numbers. */
