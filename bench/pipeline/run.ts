@@ -17,8 +17,8 @@
  *   KAFKA_BROKERS_COUNT=3 npm run bench:pipeline -- --consumer-instances 1,2,3
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import kafkajs from 'kafkajs';
@@ -48,7 +48,14 @@ import {
 } from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
 import { runPaths } from '../../stack/lifecycle.ts';
-import { describeMachine, invokedCommand, machineLine, median, percentile } from '../report.ts';
+import { HOPS, LatencyProbes, type Hop, type HopStats } from './latency.ts';
+import {
+  describeMachine,
+  invokedCommand,
+  machineLine,
+  median,
+  processCpuMicros,
+} from '../report.ts';
 import { replicationOf, waitForTopicLeaders } from '../../stack/kafka.ts';
 
 quietKafkajsTimerWarning();
@@ -59,6 +66,10 @@ const { values: args } = parseArgs({
     records: { type: 'string', default: '1000000' },
     'skip-e2e': { type: 'boolean', default: false },
     'skip-consumer': { type: 'boolean', default: false },
+    // Without kcat's raw read of each pre-filled topic (the consumer's ceiling on the Kafka side).
+    'skip-kcat': { type: 'boolean', default: false },
+    // Where the JSON and Markdown results go (the committed ones are in bench/results).
+    out: { type: 'string', default: 'bench/results' },
     'consumer-rounds': { type: 'string', default: '2' },
     'consumer-instances': { type: 'string', default: '' },
     // Writes a V8 CPU profile of each consumer under .cache/profiles (open in Chrome DevTools).
@@ -69,6 +80,7 @@ const RATES = args.rates.split(',').map(Number);
 const SECONDS = Number(args.seconds);
 const PREFILL_RECORDS = Number(args.records);
 const RECORDS_PER_MESSAGE = 100;
+const PROBE_INTERVAL_MS = 250;
 
 const ctx = createContext((line) => console.log(`[services] ${line}`));
 const endpoint = endpoints(ctx);
@@ -150,7 +162,14 @@ interface SweepResult {
   drainSeconds: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
+  /** API probes sent (the latency percentiles are over these). */
   probes: number;
+  /** API probes not queryable 60 s after the load: counted as loss of the probe, not latency. */
+  probesNeverQueryable?: number;
+  /** Each hop's latency over the probes that completed it (see latency.ts). */
+  hops?: Record<Hop, HopStats>;
+  /** The API process' CPU (user + system) per answered request during the load, µs. */
+  apiCpuMicrosPerRequest?: number;
 }
 
 async function sweep(): Promise<SweepResult[]> {
@@ -163,28 +182,19 @@ async function sweep(): Promise<SweepResult[]> {
     for (const rate of RATES) {
       const token = `bench${rate}x${Date.now().toString(36)}`;
       let sequence = 0;
-      const latencies: number[] = [];
+      const probes = new LatencyProbes(endpoint, `${token}p`, api.url, CONSUMER_DEFAULTS.groupId);
+      await probes.start();
       let probing = true;
-      // Probes: one request a second, each polled for until it is queryable in the store.
-      const probes = (async () => {
-        for (let probe = 0; probing; probe += 1) {
-          const id = `${token}-probe-${probe}`;
-          const sent = performance.now();
-          await fetch(`${api.url}/health`, { headers: { 'x-request-id': id } });
-          void poll(
-            async () => ((await logsqlCount(`request_id:="${id}"`)) > 0 ? true : undefined),
-            {
-              timeoutMs: 120_000,
-              intervalMs: 50,
-            },
-          ).then(
-            () => latencies.push(performance.now() - sent),
-            () => latencies.push(Number.POSITIVE_INFINITY),
-          );
-          await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Four probes of each kind a second, for the whole load.
+      const probing$ = (async () => {
+        while (probing) {
+          await probes.send();
+          await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
         }
       })();
       log(`e2e ${rate}/s for ${SECONDS}s ...`);
+      const apiPid = api.child.pid ?? 0;
+      const apiCpuBefore = processCpuMicros(apiPid);
       const result = await autocannon({
         url: api.url,
         connections: Math.min(100, Math.max(10, Math.ceil(rate / 100))),
@@ -201,8 +211,9 @@ async function sweep(): Promise<SweepResult[]> {
           },
         ],
       });
+      const apiCpuMicros = processCpuMicros(apiPid) - apiCpuBefore;
       probing = false;
-      await probes;
+      await probing$;
       const answered = result.requests.total;
       const drainStarted = performance.now();
       let landed = 0;
@@ -217,9 +228,9 @@ async function sweep(): Promise<SweepResult[]> {
       } catch {
         // Reported as loss below.
       }
-      await poll(async () => (latencies.length >= SECONDS - 1 ? true : undefined), {
-        timeoutMs: 130_000,
-      }).catch(() => undefined);
+      await probes.settle(60_000);
+      await probes.stop();
+      const hops = probes.summary();
       const drainSeconds = (performance.now() - drainStarted) / 1000;
       const entry: SweepResult = {
         rate,
@@ -230,9 +241,12 @@ async function sweep(): Promise<SweepResult[]> {
         landedPerSecond: landed / (SECONDS + drainSeconds),
         lost: Math.max(0, answered - landed),
         drainSeconds,
-        latencyP50Ms: percentile(latencies, 50),
-        latencyP99Ms: percentile(latencies, 99),
-        probes: latencies.length,
+        latencyP50Ms: hops.requestToQueryable.p50Ms,
+        latencyP99Ms: hops.requestToQueryable.p99Ms,
+        probes: probes.apiProbes.sent,
+        probesNeverQueryable: probes.apiProbes.missing,
+        hops,
+        apiCpuMicrosPerRequest: apiCpuMicros / Math.max(1, answered),
       };
       results.push(entry);
       log(
@@ -240,6 +254,11 @@ async function sweep(): Promise<SweepResult[]> {
           `lost ${entry.lost}, drain ${drainSeconds.toFixed(1)} s, emit-to-queryable p50 ${entry.latencyP50Ms.toFixed(0)} ms ` +
           `p99 ${entry.latencyP99Ms.toFixed(0)} ms (${entry.probes} probes)`,
       );
+      for (const [hop, stats] of Object.entries(hops)) {
+        log(
+          `  ${HOPS[hop as Hop]}: p50 ${stats.p50Ms.toFixed(0)} ms, p99 ${stats.p99Ms.toFixed(0)} ms (${stats.count})`,
+        );
+      }
     }
   } finally {
     await api.stop();
@@ -334,7 +353,7 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
   const records = messages * RECORDS_PER_MESSAGE;
 
   let kcatSeconds: number | undefined;
-  if (ensureKcat()) {
+  if (!args['skip-kcat'] && ensureKcat()) {
     const started = performance.now();
     execFileSync(
       'kcat',
@@ -366,11 +385,6 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
   // Started one after another, timed from the first: the drain includes the group's
   // rebalances as the others join, as it would when instances are added under load.
   const consumers: ComponentProcess[] = [];
-  const meters = new DrainMeters({
-    consumer: () => consumers[0]?.child.pid,
-    victorialogs: servicePid('victorialogs'),
-    kafka: servicePid('kafka'),
-  });
   const started = performance.now();
   for (let instance = 0; instance < instances; instance++) {
     consumers.push(
@@ -381,6 +395,12 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
       }),
     );
   }
+  // From the moment the consumers listen: their start-up (loading modules) is not shipping.
+  const meters = new DrainMeters({
+    consumer: () => consumers[0]?.child.pid,
+    victorialogs: servicePid('victorialogs'),
+    kafka: servicePid('kafka'),
+  });
   // Polled often enough to time the first acknowledged push: the drain's rate is taken from
   // there, apart from the start (process, Kafka connection, group join).
   let pushed = 0;
@@ -554,20 +574,39 @@ async function main(): Promise<void> {
   };
   // A scaling run (--consumer-instances) has results of its own, beside the default run's.
   const name = args['consumer-instances'] ? 'pipeline-scaling' : 'pipeline';
-  writeFileSync(join(ROOT, `bench/results/${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  const out = resolve(ROOT, args.out);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
   const rows = e2e.map(
     (entry) =>
       `| ${entry.rate} | ${entry.achievedRequestsPerSecond.toFixed(0)} | ${entry.seconds} | ${entry.landed} | ${entry.lost} | ` +
-      `${entry.latencyP50Ms.toFixed(0)} | ${entry.latencyP99Ms.toFixed(0)} | ${entry.drainSeconds.toFixed(1)} |`,
+      `${entry.latencyP50Ms.toFixed(0)} | ${entry.latencyP99Ms.toFixed(0)} | ${entry.drainSeconds.toFixed(1)} | ` +
+      `${entry.apiCpuMicrosPerRequest?.toFixed(0) ?? 'n/a'} |`,
   );
   // A run with --skip-e2e has no sweep to show.
   const lines =
     rows.length === 0
       ? []
       : [
-          '| offered /s | answered /s | seconds | records landed | lost | emit-to-queryable p50 ms | p99 ms | drain after load s |',
-          '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+          '| offered /s | answered /s | seconds | records landed | lost | emit-to-queryable p50 ms | p99 ms | drain after load s | API CPU µs/request |',
+          '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
           ...rows,
+          '',
+          'Latency budget, hop by hop: p50 / p99 ms over the probes that completed the hop (see `bench/pipeline/latency.ts`):',
+          '',
+          `| hop | ${e2e.map((entry) => `${entry.rate}/s`).join(' | ')} |`,
+          `| --- | ${e2e.map(() => '---:').join(' | ')} |`,
+          ...(Object.keys(HOPS) as Hop[]).map(
+            (hop) =>
+              `| ${HOPS[hop]} | ${e2e
+                .map((entry) => {
+                  const stats = entry.hops?.[hop];
+                  return stats && stats.count > 0
+                    ? `${stats.p50Ms.toFixed(0)} / ${stats.p99Ms.toFixed(0)} (${stats.count})`
+                    : 'n/a';
+                })
+                .join(' | ')} |`,
+          ),
           '',
         ];
   if (consumer.length > 0) {
@@ -617,7 +656,7 @@ async function main(): Promise<void> {
     `\`${report.kafkaNodes > 1 ? `KAFKA_BROKERS_COUNT=${report.kafkaNodes} ` : ''}${report.command}\`.`,
     '',
   );
-  writeFileSync(join(ROOT, `bench/results/${name}.md`), lines.join('\n'));
+  writeFileSync(join(out, `${name}.md`), lines.join('\n'));
   console.log(lines.join('\n'));
 }
 
