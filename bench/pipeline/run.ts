@@ -2,18 +2,23 @@
  * Log pipeline benchmark, everything co-located on this machine with the native services.
  *
  * 1. End to end: a sustained rate sweep through the API (OTLP -> Collector -> Kafka -> consumer
- *    -> log store). For each rate: records landed per second, loss (requests answered minus
- *    distinct request ids found in the store) and emit-to-queryable latency, measured by probe
- *    requests sent once a second and polled for in the store.
- * 2. Consumer alone: a topic pre-filled with `--records` records is drained into the store;
- *    records/s next to the raw read rate of the same topic by kcat, the ceiling. Drained with
- *    PARTITIONS_IN_PARALLEL=1 (the default) and 3, `--consumer-rounds` times each; with
- *    `--consumer-instances 1,2,3`, by that many instances of one group (the topic has one
- *    partition per instance at most, so 3 bounds the useful count), one partition at a time
- *    each. On a cluster (KAFKA_BROKERS_COUNT=3) the topic is replicated like the project's.
+ *    -> log store), with every component at its default settings. For each rate: records
+ *    landed, loss (requests answered minus distinct request ids found in the store), the API's
+ *    CPU per request, and emit-to-queryable latency as a budget hop by hop, from probes sent
+ *    four times a second (latency.ts).
+ * 2. Consumer alone: a topic pre-filled with `--records` records is drained into the store,
+ *    with the consumer's defaults; records/s (from its first acknowledged push, and with its
+ *    start), CPU per record of the consumer, the store and Kafka, next to two ceilings: kcat
+ *    reading the same topic, and the store taking the same records as pre-encoded pushes with
+ *    no Kafka and no decoding. Drained with PARTITIONS_IN_PARALLEL=1 (the default) and 3,
+ *    `--consumer-rounds` times each; with `--consumer-instances 1,2,3`, by that many instances
+ *    of one group (the topic has one partition per instance at most, so 3 bounds the useful
+ *    count), one partition at a time each. On a cluster (KAFKA_BROKERS_COUNT=3) the topic is
+ *    replicated like the project's.
  *
  *   npm run bench:pipeline                                 # 250..5000/s, 30 s each, 1M records
  *   npm run bench:pipeline -- --rates 5000 --seconds 300   # the 5-minute sustained run
+ *   npm run bench:pipeline -- --skip-e2e --cpu-prof        # consumer profiles, .cache/profiles
  *   KAFKA_BROKERS_COUNT=3 npm run bench:pipeline -- --consumer-instances 1,2,3
  */
 import { execFileSync } from 'node:child_process';
@@ -192,7 +197,10 @@ async function sweep(): Promise<SweepResult[]> {
           await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
         }
       })();
-      log(`e2e ${rate}/s for ${SECONDS}s ...`);
+      log(
+        `e2e ${rate}/s for ${SECONDS}s (rate ${RATES.indexOf(rate) + 1} of ${RATES.length}, ` +
+          `about ${(RATES.length - RATES.indexOf(rate)) * (SECONDS + 5)} s of sweep left) ...`,
+      );
       const apiPid = api.child.pid ?? 0;
       const apiCpuBefore = processCpuMicros(apiPid);
       const result = await autocannon({
@@ -405,13 +413,23 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
   // there, apart from the start (process, Kafka connection, group join).
   let pushed = 0;
   let first: { at: number; pushed: number } | undefined;
+  let lastProgress = performance.now();
   await poll(
     async () => {
       pushed = 0;
       for (const consumer of consumers) {
         pushed += await scrapeMetric(consumer.url, 'log_consumer_records_pushed_total');
       }
-      if (!first && pushed > 0) first = { at: performance.now(), pushed };
+      const now = performance.now();
+      if (!first && pushed > 0) first = { at: now, pushed };
+      if (now - lastProgress >= 2000 && first && pushed < records) {
+        lastProgress = now;
+        const rate = ((pushed - first.pushed) * 1000) / Math.max(1, now - first.at);
+        log(
+          `  ${pushed} of ${records} records pushed (${rate.toFixed(0)}/s, about ` +
+            `${rate > 0 ? ((records - pushed) / rate).toFixed(0) : '?'} s left)`,
+        );
+      }
       return pushed >= records ? true : undefined;
     },
     { timeoutMs: 3_600_000, intervalMs: 100, abort: () => undefined },
