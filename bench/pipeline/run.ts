@@ -20,9 +20,10 @@
  *   npm run bench:pipeline -- --rates 5000 --seconds 300   # the 5-minute sustained run
  *   npm run bench:pipeline -- --skip-e2e --cpu-prof        # consumer profiles, .cache/profiles
  *   KAFKA_BROKERS_COUNT=3 npm run bench:pipeline -- --consumer-instances 1,2,3
+ *   npm run bench:pipeline -- --render bench/results/pipeline.json   # Markdown again
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -53,14 +54,16 @@ import {
 } from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
 import { runPaths } from '../../stack/lifecycle.ts';
-import { HOPS, LatencyProbes, type Hop, type HopStats } from './latency.ts';
+import { HOPS, LatencyProbes, type Hop } from './latency.ts';
 import {
-  describeMachine,
-  invokedCommand,
-  machineLine,
-  median,
-  processCpuMicros,
-} from '../report.ts';
+  RECORDS_PER_MESSAGE,
+  renderMarkdown,
+  type CeilingResult,
+  type ConsumerResult,
+  type PipelineReport,
+  type SweepResult,
+} from './results.ts';
+import { describeMachine, invokedCommand, machineLine, processCpuMicros } from '../report.ts';
 import { replicationOf, waitForTopicLeaders } from '../../stack/kafka.ts';
 
 quietKafkajsTimerWarning();
@@ -75,6 +78,8 @@ const { values: args } = parseArgs({
     'skip-kcat': { type: 'boolean', default: false },
     // Where the JSON and Markdown results go (the committed ones are in bench/results).
     out: { type: 'string', default: 'bench/results' },
+    // Renders a results JSON as Markdown again (beside it, same name), measuring nothing.
+    render: { type: 'string' },
     'consumer-rounds': { type: 'string', default: '2' },
     'consumer-instances': { type: 'string', default: '' },
     // Writes a V8 CPU profile of each consumer under .cache/profiles (open in Chrome DevTools).
@@ -84,7 +89,6 @@ const { values: args } = parseArgs({
 const RATES = args.rates.split(',').map(Number);
 const SECONDS = Number(args.seconds);
 const PREFILL_RECORDS = Number(args.records);
-const RECORDS_PER_MESSAGE = 100;
 const PROBE_INTERVAL_MS = 250;
 
 const ctx = createContext((line) => console.log(`[services] ${line}`));
@@ -155,27 +159,6 @@ class DrainMeters {
 }
 
 const servicePid = (name: 'victorialogs' | 'kafka') => () => readPid(runPaths(ctx, name).pidFile);
-
-interface SweepResult {
-  rate: number;
-  seconds: number;
-  requestsAnswered: number;
-  achievedRequestsPerSecond: number;
-  landed: number;
-  landedPerSecond: number;
-  lost: number;
-  drainSeconds: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-  /** API probes sent (the latency percentiles are over these). */
-  probes: number;
-  /** API probes not queryable 60 s after the load: counted as loss of the probe, not latency. */
-  probesNeverQueryable?: number;
-  /** Each hop's latency over the probes that completed it (see latency.ts). */
-  hops?: Record<Hop, HopStats>;
-  /** The API process' CPU (user + system) per answered request during the load, µs. */
-  apiCpuMicrosPerRequest?: number;
-}
 
 async function sweep(): Promise<SweepResult[]> {
   const results: SweepResult[] = [];
@@ -273,28 +256,6 @@ async function sweep(): Promise<SweepResult[]> {
     await consumer.stop();
   }
   return results;
-}
-
-interface ConsumerResult {
-  /** The consumer's PARTITIONS_IN_PARALLEL for this drain. */
-  partitionsInParallel: number;
-  /** Consumer instances in the group that drained the topic (absent in older results: 1). */
-  instances?: number;
-  /** Kafka nodes the topic was replicated on (absent in older results: 1). */
-  kafkaNodes?: number;
-  records: number;
-  consumerSeconds: number;
-  /** Records over the whole drain, start included. */
-  consumerRecordsPerSecond: number;
-  /** From the start to the first acknowledged push seen (process start, connection, join). */
-  startSeconds?: number;
-  /** Records/s from the first acknowledged push seen to the last: the shipping rate itself. */
-  steadyRecordsPerSecond?: number;
-  landedInStore: number;
-  kcatSeconds: number | undefined;
-  kcatRecordsPerSecond: number | undefined;
-  /** CPU seconds used during the drain: the (first) consumer, the store and Kafka. */
-  cpuSeconds?: Record<string, number>;
 }
 
 function ensureKcat(): boolean {
@@ -474,17 +435,6 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
   };
 }
 
-interface CeilingResult {
-  records: number;
-  /** Push requests, each as the consumer would send it with its default batch bounds. */
-  pushes: number;
-  /** Pushes in flight at once. */
-  inFlight: number;
-  seconds: number;
-  recordsPerSecond: number;
-  cpuSeconds: Record<string, number>;
-}
-
 /**
  * The store's own ingest ceiling: the records a drain ships, mapped and encoded by the
  * consumer's code beforehand (same lines, labels, metadata and push size), then replayed at the
@@ -541,21 +491,6 @@ async function storeCeiling(inFlight: number): Promise<CeilingResult> {
   };
 }
 
-/** CPU µs per record of the named processes, e.g. "11.2, 9.8, 2.1"; "n/a" when not sampled. */
-function cpuPerRecord(
-  cpuSeconds: Record<string, number> | undefined,
-  records: number,
-  names: string[],
-): string {
-  if (!cpuSeconds) return 'n/a';
-  return names
-    .map((name) => {
-      const seconds = cpuSeconds[name];
-      return seconds === undefined ? 'n/a' : ((seconds * 1e6) / records).toFixed(1);
-    })
-    .join(', ');
-}
-
 async function main(): Promise<void> {
   const machine = describeMachine();
   log(`machine: ${machineLine(machine)}`);
@@ -580,7 +515,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  const report = {
+  const report: PipelineReport = {
     date: new Date().toISOString(),
     command: invokedCommand('bench:pipeline'),
     node: process.version,
@@ -595,87 +530,19 @@ async function main(): Promise<void> {
   const out = resolve(ROOT, args.out);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  const rows = e2e.map(
-    (entry) =>
-      `| ${entry.rate} | ${entry.achievedRequestsPerSecond.toFixed(0)} | ${entry.seconds} | ${entry.landed} | ${entry.lost} | ` +
-      `${entry.latencyP50Ms.toFixed(0)} | ${entry.latencyP99Ms.toFixed(0)} | ${entry.drainSeconds.toFixed(1)} | ` +
-      `${entry.apiCpuMicrosPerRequest?.toFixed(0) ?? 'n/a'} |`,
-  );
-  // A run with --skip-e2e has no sweep to show.
-  const lines =
-    rows.length === 0
-      ? []
-      : [
-          '| offered /s | answered /s | seconds | records landed | lost | emit-to-queryable p50 ms | p99 ms | drain after load s | API CPU µs/request |',
-          '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-          ...rows,
-          '',
-          'Latency budget, hop by hop: p50 / p99 ms over the probes that completed the hop (see `bench/pipeline/latency.ts`):',
-          '',
-          `| hop | ${e2e.map((entry) => `${entry.rate}/s`).join(' | ')} |`,
-          `| --- | ${e2e.map(() => '---:').join(' | ')} |`,
-          ...(Object.keys(HOPS) as Hop[]).map(
-            (hop) =>
-              `| ${HOPS[hop]} | ${e2e
-                .map((entry) => {
-                  const stats = entry.hops?.[hop];
-                  return stats && stats.count > 0
-                    ? `${stats.p50Ms.toFixed(0)} / ${stats.p99Ms.toFixed(0)} (${stats.count})`
-                    : 'n/a';
-                })
-                .join(' | ')} |`,
-          ),
-          '',
-        ];
-  if (consumer.length > 0) {
-    lines.push(
-      `Consumer alone, draining a 3-partition topic (${RECORDS_PER_MESSAGE} records per Kafka message) into the store:`,
-      '',
-      '| Kafka nodes | instances | PARTITIONS_IN_PARALLEL | records | seconds (of which start) | records/s shipping | records/s with the start | found in the store | kcat raw read, records/s | CPU µs/record: consumer, store, Kafka |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...consumer.map(
-        (entry) =>
-          `| ${entry.kafkaNodes ?? 1} | ${entry.instances ?? 1} | ${entry.partitionsInParallel} | ${entry.records} | ` +
-          `${entry.consumerSeconds.toFixed(1)} (${entry.startSeconds?.toFixed(1) ?? 'n/a'}) | ` +
-          `**${entry.steadyRecordsPerSecond?.toFixed(0) ?? 'n/a'}** | ` +
-          `${entry.consumerRecordsPerSecond.toFixed(0)} | ${entry.landedInStore} | ` +
-          `${entry.kcatRecordsPerSecond ? entry.kcatRecordsPerSecond.toFixed(0) : 'not measured'} | ` +
-          `${cpuPerRecord(entry.cpuSeconds, entry.records, ['consumer', 'victorialogs', 'kafka'])} |`,
-      ),
-      '',
-    );
-  }
-  if (ceiling.length > 0) {
-    lines.push(
-      `The store's own ceiling: the same records, mapped and encoded by the consumer's code beforehand (${CONSUMER_DEFAULTS.batch.maxEntries} entries per push, its default), replayed at the store's push endpoint:`,
-      '',
-      '| pushes in flight | records | pushes | seconds | records/s | store CPU µs/record | consumer shipping / ceiling (same in flight) |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...ceiling.map((entry) => {
-        const drains = consumer.filter(
-          (drain) => drain.partitionsInParallel === entry.inFlight && (drain.instances ?? 1) === 1,
-        );
-        const ratio =
-          median(drains.map((drain) => drain.steadyRecordsPerSecond ?? NaN)) /
-          median(
-            ceiling.filter((c) => c.inFlight === entry.inFlight).map((c) => c.recordsPerSecond),
-          );
-        return (
-          `| ${entry.inFlight} | ${entry.records} | ${entry.pushes} | ${entry.seconds.toFixed(1)} | ` +
-          `**${entry.recordsPerSecond.toFixed(0)}** | ${cpuPerRecord(entry.cpuSeconds, entry.records, ['victorialogs'])} | ` +
-          `${Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a'} |`
-        );
-      }),
-      '',
-    );
-  }
-  lines.push(
-    `${report.date.slice(0, 10)}, all components on one machine (${report.kafkaNodes} Kafka node(s)): ${machineLine(machine)}.`,
-    `\`${report.kafkaNodes > 1 ? `KAFKA_BROKERS_COUNT=${report.kafkaNodes} ` : ''}${report.command}\`.`,
-    '',
-  );
-  writeFileSync(join(out, `${name}.md`), lines.join('\n'));
-  console.log(lines.join('\n'));
+  const markdown = renderMarkdown(report, CONSUMER_DEFAULTS.batch.maxEntries);
+  writeFileSync(join(out, `${name}.md`), markdown);
+  console.log(markdown);
 }
 
-await withServices(ctx, main);
+if (args.render) {
+  const file = resolve(args.render);
+  const markdown = renderMarkdown(
+    JSON.parse(readFileSync(file, 'utf8')) as PipelineReport,
+    CONSUMER_DEFAULTS.batch.maxEntries,
+  );
+  writeFileSync(file.replace(/\.json$/, '.md'), markdown);
+  console.log(markdown);
+} else {
+  await withServices(ctx, main);
+}
