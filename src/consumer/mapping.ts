@@ -129,8 +129,12 @@ export function mapResourceLogs(
             if (text !== undefined) structuredMetadata[metadataName] = text;
           }
           // Strings and numbers, most values, are already what JSON.stringify takes.
-          line[lineKey(key)] =
+          const json =
             typeof value === 'string' || typeof value === 'number' ? value : toJson(value);
+          // An attribute named __proto__ is a field like any other, not the line's prototype.
+          if (key === '__proto__') {
+            Object.defineProperty(line, key, { value: json, enumerable: true, writable: true });
+          } else line[lineKey(key)] = json;
         }
         mapped.push({
           source: { resource: resourceEntry, scope, record },

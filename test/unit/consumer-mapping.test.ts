@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { decodeMessage, UndecodableMessage } from '../../src/shared/otlp-message.ts';
 import { levelOf, mapResourceLogs } from '../../src/consumer/mapping.ts';
 import { toStreams } from '../../src/consumer/shipper.ts';
+import { encodeResourceLogs, type AttributeValue } from '../../src/shared/otlp-logs.ts';
 
 const otlpJson = {
   resourceLogs: [
@@ -92,6 +93,44 @@ describe('consumer: decoding and mapping', () => {
     const streams = toStreams([...mapped, ...mapped.slice(0, 1)]);
     expect(streams).to.have.length(2);
     expect(streams[0]?.entries).to.have.length(2);
+  });
+
+  it("keeps attributes named like Object.prototype's members as fields of the line", () => {
+    const attributes: Record<string, AttributeValue> = { constructor: 'c', toString: 't' };
+    Object.defineProperty(attributes, '__proto__', {
+      value: 'p',
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    const message = encodeResourceLogs([
+      {
+        resource: { 'service.name': 'shop-api' },
+        scopes: [
+          {
+            name: 's',
+            version: '',
+            records: [
+              {
+                timeUnixNano: 1n,
+                observedTimeUnixNano: 0n,
+                severityNumber: 9,
+                severityText: '',
+                body: 'b',
+                attributes,
+                traceId: '',
+                spanId: '',
+                eventName: '',
+              },
+            ],
+          },
+        ],
+      },
+    ]);
+    const [mapped] = mapResourceLogs(decodeMessage(Buffer.from(message), 'auto'), 'app', 0n);
+    expect(JSON.parse(mapped?.entry.line ?? '{}')).to.deep.equal(
+      JSON.parse('{"msg":"b","constructor":"c","toString":"t","__proto__":"p"}'),
+    );
   });
 
   it('refuses garbage as undecodable, in either encoding', () => {
