@@ -314,6 +314,12 @@ export async function withServices<T>(ctx: Context, work: () => Promise<T>): Pro
     (stopping ??= startedHere ? stopServices(ctx) : Promise.resolve());
   const onSignal = (signal: string): void => {
     ctx.log(`${signal}: stopping the services this command started`);
+    // The work goes on while the services stop, and fails as they go (connections refused):
+    // those failures must not end the process before every service is stopped.
+    const ignore = (error: unknown): void =>
+      ctx.log(`ignored while stopping: ${error instanceof Error ? error.message : String(error)}`);
+    process.on('unhandledRejection', ignore);
+    process.on('uncaughtException', ignore);
     void stopOnce().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);

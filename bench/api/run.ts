@@ -287,7 +287,7 @@ async function main(): Promise<void> {
     } finally {
       await api.stop();
     }
-    rssGrowth = rssWindows(rss).growth;
+    rssGrowth = rssWindows(rss, rssWindowSeconds(SOAK_SECONDS)).growth;
   }
   sink.server.close();
 
@@ -361,11 +361,19 @@ type RssSample = { seconds: number; rssMiB: number };
  * RSS moves in steps between garbage collections, so growth compares the median of the first
  * minute under load with the median of the last minute, not two single samples.
  */
-function rssWindows(rss: RssSample[]) {
+/** The window compared at each end of the soak: a minute, or a third of a shorter soak, in s. */
+function rssWindowSeconds(soakSeconds: number): number {
+  return Math.max(1, Math.min(60, Math.floor(soakSeconds / 3)));
+}
+
+/** Median RSS over the first and the last window of the soak, and the growth between them. */
+function rssWindows(rss: RssSample[], windowSeconds: number) {
   const end = rss.at(-1)?.seconds ?? 0;
-  const early = median(rss.filter((sample) => sample.seconds <= 60).map((sample) => sample.rssMiB));
+  const early = median(
+    rss.filter((sample) => sample.seconds <= windowSeconds).map((sample) => sample.rssMiB),
+  );
   const late = median(
-    rss.filter((sample) => sample.seconds >= end - 60).map((sample) => sample.rssMiB),
+    rss.filter((sample) => sample.seconds >= end - windowSeconds).map((sample) => sample.rssMiB),
   );
   return { early, late, growth: early > 0 ? (late - early) / early : undefined };
 }
@@ -392,7 +400,7 @@ interface ApiReport {
 
 function writeReport(report: ApiReport): void {
   const { variants, rss, settings } = report;
-  const windows = rssWindows(rss);
+  const windows = rssWindows(rss, rssWindowSeconds(settings.soakSeconds));
   const percent = (value: number | undefined) =>
     value === undefined ? 'n/a' : `${(value * 100).toFixed(1)} %`;
   const micros = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : 'n/a');
@@ -433,7 +441,8 @@ function writeReport(report: ApiReport): void {
   if (settings.soakSeconds > 0) {
     lines.push(
       `RSS of the instrumented API over ${settings.soakSeconds} s at full load after warm-up ` +
-        `(median of the first minute -> median of the last): ${windows.early} -> ${windows.late} MiB ` +
+        `(median of the first ${rssWindowSeconds(settings.soakSeconds)} s -> median of the last): ` +
+        `${windows.early} -> ${windows.late} MiB ` +
         `(${percent(windows.growth)}).`,
     );
   }
@@ -452,7 +461,7 @@ if (args['report-only']) {
   const file = join(ROOT, 'bench/results/api.json');
   const report = JSON.parse(readFileSync(file, 'utf8')) as ApiReport;
   // Derived figures follow the current method.
-  report.rssGrowth = rssWindows(report.rss).growth;
+  report.rssGrowth = rssWindows(report.rss, rssWindowSeconds(report.settings.soakSeconds)).growth;
   report.variants = summarize(report.rounds);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   writeReport(report);

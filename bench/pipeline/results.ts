@@ -11,11 +11,16 @@ export const RECORDS_PER_MESSAGE = 100;
 export interface SweepResult {
   rate: number;
   seconds: number;
+  /** Requests answered 200, each with its own request id. */
   requestsAnswered: number;
   achievedRequestsPerSecond: number;
+  /** Distinct request ids of the load found in the store. */
   landed: number;
   landedPerSecond: number;
+  /** Answered requests whose id is not in the store. */
   lost: number;
+  /** Records found beyond one per id (absent in older results). */
+  duplicates?: number;
   drainSeconds: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
@@ -100,11 +105,12 @@ export function renderMarkdown(report: PipelineReport, pushEntries: number): str
   // A run with --skip-e2e has no sweep to show.
   if (e2e.length > 0) {
     lines.push(
-      '| offered /s | answered /s | seconds | records landed | lost | emit-to-queryable p50 ms | p99 ms | drain after load s | API CPU µs/request |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| offered /s | answered /s | seconds | request ids landed | lost | duplicates | emit-to-queryable p50 ms | p99 ms | drain after load s | API CPU µs/request |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...e2e.map(
         (entry) =>
           `| ${entry.rate} | ${entry.achievedRequestsPerSecond.toFixed(0)} | ${entry.seconds} | ${entry.landed} | ${entry.lost} | ` +
+          `${entry.duplicates ?? 'n/a'} | ` +
           `${entry.latencyP50Ms.toFixed(0)} | ${entry.latencyP99Ms.toFixed(0)} | ${entry.drainSeconds.toFixed(1)} | ` +
           `${entry.apiCpuMicrosPerRequest?.toFixed(0) ?? 'n/a'} |`,
       ),

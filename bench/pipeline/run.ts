@@ -97,21 +97,47 @@ const log = (line: string) => console.log(`[${new Date().toISOString().slice(11,
 
 const PROFILES_DIR = join(ROOT, '.cache/profiles');
 
-/** A consumer with the default settings, except where `env` says (topics, group). */
-function startConsumer(env: ComponentEnv<'consumer'> = {}): Promise<ComponentProcess> {
+/**
+ * A consumer with the default settings, except where `env` says (topics, group). With
+ * `--cpu-prof` its profile goes to `.cache/profiles/<profile>`, written when it stops.
+ */
+function startConsumer(
+  profile: string,
+  env: ComponentEnv<'consumer'> = {},
+): Promise<ComponentProcess> {
+  const dir = join(PROFILES_DIR, profile);
+  if (args['cpu-prof']) log(`CPU profile of this consumer: ${dir}`);
   return startComponent('consumer', endpoint, {
     env: { TOPIC_REFRESH_MS: '1000', ...env },
-    ...(args['cpu-prof'] && { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${PROFILES_DIR}`] }),
+    ...(args['cpu-prof'] && { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] }),
   });
 }
 
-async function logsqlCount(query: string): Promise<number> {
+/** One LogsQL stats function (`count()` by default) over the logs `query` selects. */
+async function logsqlCount(query: string, stat = 'count()'): Promise<number> {
   const response = await fetch(endpoint.logsQuery, {
     method: 'POST',
-    body: new URLSearchParams({ query: `${query} | stats count() n` }),
+    body: new URLSearchParams({ query: `${query} | stats ${stat} n` }),
   });
   const [line] = (await response.text()).split('\n');
   return Number((JSON.parse(line || '{}') as { n?: string }).n ?? 0);
+}
+
+/** The distinct request ids of the logs `query` selects, and how many records carry them. */
+async function logsqlIds(query: string): Promise<{ ids: Set<string>; records: number }> {
+  const response = await fetch(endpoint.logsQuery, {
+    method: 'POST',
+    body: new URLSearchParams({ query: `${query} | fields request_id` }),
+  });
+  const ids = new Set<string>();
+  let records = 0;
+  for (const line of (await response.text()).split('\n')) {
+    if (!line) continue;
+    records += 1;
+    const id = (JSON.parse(line) as { request_id?: string }).request_id;
+    if (id) ids.add(id);
+  }
+  return { ids, records };
 }
 
 /** The consumer's defaults: what a drain without overrides uses. */
@@ -162,7 +188,7 @@ const servicePid = (name: 'victorialogs' | 'kafka') => () => readPid(runPaths(ct
 
 async function sweep(): Promise<SweepResult[]> {
   const results: SweepResult[] = [];
-  const consumer = await startConsumer();
+  const consumer = await startConsumer('sweep');
   const api = await startComponent('api', endpoint, {
     env: { OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=bench' },
   });
@@ -176,7 +202,9 @@ async function sweep(): Promise<SweepResult[]> {
       // Four probes of each kind a second, for the whole load.
       const probing$ = (async () => {
         while (probing) {
-          await probes.send();
+          // A probe that cannot be sent (a component stopping) is missing from the budget,
+          // never the end of the run.
+          await probes.send().catch((error: unknown) => log(`probe not sent: ${String(error)}`));
           await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
         }
       })();
@@ -184,6 +212,7 @@ async function sweep(): Promise<SweepResult[]> {
         `e2e ${rate}/s for ${SECONDS}s (rate ${RATES.indexOf(rate) + 1} of ${RATES.length}, ` +
           `about ${(RATES.length - RATES.indexOf(rate)) * (SECONDS + 5)} s of sweep left) ...`,
       );
+      const answeredIds = new Set<string>();
       const apiPid = api.child.pid ?? 0;
       const apiCpuBefore = processCpuMicros(apiPid);
       const result = await autocannon({
@@ -199,26 +228,34 @@ async function sweep(): Promise<SweepResult[]> {
               ...request,
               headers: { ...request.headers, 'x-request-id': `${token}-${sequence++}` },
             }),
+            // The API echoes the id: the answered requests, each of which must land once.
+            onResponse: (status, _body, _context, headers) => {
+              const id = headers?.['x-request-id'] ?? headers?.['X-Request-Id'];
+              if (status === 200 && typeof id === 'string') answeredIds.add(id);
+            },
           },
         ],
       });
       const apiCpuMicros = processCpuMicros(apiPid) - apiCpuBefore;
       probing = false;
       await probing$;
-      const answered = result.requests.total;
+      const answered = answeredIds.size;
       const drainStarted = performance.now();
-      let landed = 0;
+      const loadIds = `{log_type="access"} request_id:~"^${token}-[0-9]"`;
       try {
         await poll(
-          async () => {
-            landed = await logsqlCount(`{log_type="access"} request_id:~"^${token}-[0-9]"`);
-            return landed >= answered ? true : undefined;
-          },
+          async () =>
+            (await logsqlCount(loadIds, 'count_uniq(request_id)')) >= answered ? true : undefined,
           { timeoutMs: 180_000, intervalMs: 1000 },
         );
       } catch {
         // Reported as loss below.
       }
+      // Which answered requests have no record: counted by id, so that records of requests still
+      // in flight when the load stopped, or duplicates, cannot hide a loss.
+      const found = await logsqlIds(loadIds);
+      const lost = [...answeredIds].filter((id) => !found.ids.has(id)).length;
+      const landed = found.ids.size;
       await probes.settle(60_000);
       await probes.stop();
       const hops = probes.summary();
@@ -230,7 +267,8 @@ async function sweep(): Promise<SweepResult[]> {
         achievedRequestsPerSecond: answered / SECONDS,
         landed,
         landedPerSecond: landed / (SECONDS + drainSeconds),
-        lost: Math.max(0, answered - landed),
+        lost,
+        duplicates: found.records - found.ids.size,
         drainSeconds,
         latencyP50Ms: hops.requestToQueryable.p50Ms,
         latencyP99Ms: hops.requestToQueryable.p99Ms,
@@ -357,11 +395,14 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
   const started = performance.now();
   for (let instance = 0; instance < instances; instance++) {
     consumers.push(
-      await startConsumer({
-        PARTITIONS_IN_PARALLEL: String(partitionsInParallel),
-        CONSUMER_GROUP: `bench-${topic}`,
-        TOPIC_PATTERN: `^${topic}$`,
-      }),
+      await startConsumer(
+        `${topic}-partitions-in-parallel-${partitionsInParallel}-instance-${instance + 1}`,
+        {
+          PARTITIONS_IN_PARALLEL: String(partitionsInParallel),
+          CONSUMER_GROUP: `bench-${topic}`,
+          TOPIC_PATTERN: `^${topic}$`,
+        },
+      ),
     );
   }
   // From the moment the consumers listen: their start-up (loading modules) is not shipping.

@@ -1,14 +1,17 @@
 // `npm run bench:pipeline` against the services the suite started, briefly: every figure it
 // reports must come from samples (a latency hop with no probe behind it, a drain that found
 // nothing in the store or a ceiling of zero pushes would be a broken benchmark, not a fast one).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { REPO_ROOT } from '../../stack/config.ts';
 import { HOPS } from '../../bench/pipeline/latency.ts';
+import { createContext, serviceStatus, stopServices } from '../../stack/index.ts';
 
 const run = promisify(execFile);
 
@@ -99,4 +102,87 @@ describe('bench:pipeline (a short run)', function () {
       rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('stops every service it started when interrupted during the load (Ctrl-C)', async () => {
+    // A port block and run directory of its own, so that the benchmark starts (and must stop)
+    // its own services instead of reusing the suite's.
+    const block = 19_000;
+    const ports = {
+      KAFKA_PORT: block + 92,
+      KAFKA_CONTROLLER_PORT: block + 93,
+      OTLP_GRPC_PORT: block + 317,
+      OTLP_HTTP_PORT: block + 318,
+      COLLECTOR_HEALTH_PORT: block + 133,
+      COLLECTOR_METRICS_PORT: block + 888,
+      PROMETHEUS_PORT: block + 90,
+      VICTORIALOGS_PORT: block + 428,
+      JAEGER_OTLP_HTTP_PORT: block + 320,
+      JAEGER_QUERY_PORT: block + 686,
+      JAEGER_QUERY_GRPC_PORT: block + 685,
+      JAEGER_HEALTH_PORT: block + 134,
+    };
+    const runDir = mkdtempSync(path.join(tmpdir(), 'bench-sigint-'));
+    const out = mkdtempSync(path.join(tmpdir(), 'bench-sigint-out-'));
+    const env = {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
+      SERVICES_RUN_DIR: runDir,
+    };
+    const bench = spawn(
+      process.execPath,
+      [
+        'bench/pipeline/run.ts',
+        '--rates',
+        '300',
+        '--seconds',
+        '60',
+        '--skip-consumer',
+        '--out',
+        out,
+      ],
+      { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+          output += String(chunk);
+          // Once the load runs, the latency probes are in flight to every service.
+          if (/e2e 300\/s for/.test(output)) setTimeout(resolve, 3000);
+        };
+        bench.stdout.on('data', onData);
+        bench.stderr.on('data', onData);
+        bench.once('exit', (code) => reject(new Error(`bench exited (${code}): ${output}`)));
+      });
+      bench.kill('SIGINT');
+      const [code] = (await once(bench, 'exit')) as [number | null];
+      expect(code, output).to.equal(130);
+      const listening: number[] = [];
+      for (const port of Object.values(ports)) {
+        if (await isListening(port)) listening.push(port);
+      }
+      expect(listening, `ports still taken: ${output}`).to.deep.equal([]);
+      const alive = (await serviceStatus(createContext(() => undefined, env)))
+        .filter((service) => service.alive)
+        .map((service) => service.name);
+      expect(alive, 'services still running after the benchmark ended').to.deep.equal([]);
+    } finally {
+      if (bench.exitCode === null) bench.kill('SIGKILL');
+      // Whatever the benchmark left, this test does not leave to the next.
+      await stopServices(createContext(() => undefined, env));
+      rmSync(runDir, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
+
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
