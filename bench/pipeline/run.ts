@@ -215,7 +215,7 @@ async function sweep(): Promise<SweepResult[]> {
       const answeredIds = new Set<string>();
       const apiPid = api.child.pid ?? 0;
       const apiCpuBefore = processCpuMicros(apiPid);
-      const result = await autocannon({
+      await autocannon({
         url: api.url,
         connections: Math.min(100, Math.max(10, Math.ceil(rate / 100))),
         overallRate: rate,
