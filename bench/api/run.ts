@@ -11,16 +11,16 @@
  * Per variant: requests/s, the wall time per request it implies at saturation (1/req/s, the
  * figure the issue's 10 µs goal is stated in) and the CPU the API process itself used per
  * request (/proc), which the load generator sharing the cores does not blur as much.
- * Results go to bench/results/api.json and bench/results/api.md.
+ * Results go to bench/results/api.json and bench/results/api.md, or to the folder `--out` names.
  *
  *   npm run bench:api                      # 3 rounds x 15 s each, then a 300 s RSS run
  *   npm run bench:api -- --breakdown --rounds 1 --seconds 5 --soak 0
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import {
@@ -54,8 +54,11 @@ const { values: args } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     // Rewrites api.md from the figures in api.json without running anything.
     'report-only': { type: 'boolean', default: false },
+    // Where api.json and api.md go (the committed results by default).
+    out: { type: 'string', default: 'bench/results' },
   },
 });
+const OUT = resolve(ROOT, args.out);
 const INSTRUMENTED_ENV = Object.fromEntries(
   args.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
 );
@@ -310,7 +313,8 @@ async function main(): Promise<void> {
     rss,
     rssGrowth,
   };
-  writeFileSync(join(ROOT, 'bench/results/api.json'), `${JSON.stringify(report, null, 2)}\n`);
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'api.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeReport(report);
 }
 
@@ -453,12 +457,12 @@ function writeReport(report: ApiReport): void {
       'req/s and the µs derived from it are of the whole machine; API CPU is the API process alone.',
     '',
   );
-  writeFileSync(join(ROOT, 'bench/results/api.md'), lines.join('\n'));
+  writeFileSync(join(OUT, 'api.md'), lines.join('\n'));
   console.log(lines.join('\n'));
 }
 
 if (args['report-only']) {
-  const file = join(ROOT, 'bench/results/api.json');
+  const file = join(OUT, 'api.json');
   const report = JSON.parse(readFileSync(file, 'utf8')) as ApiReport;
   // Derived figures follow the current method.
   report.rssGrowth = rssWindows(report.rss, rssWindowSeconds(report.settings.soakSeconds)).growth;
