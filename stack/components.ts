@@ -194,6 +194,23 @@ function trackUntilExit(child: ChildProcess): void {
   });
 }
 
+/**
+ * Stops every component this process started that is still running, the latest first (the load
+ * before the API, the API before the consumer that ships its logs): SIGTERM, then SIGKILL after
+ * `graceMs`. Resolves once each has exited. For a process that is about to exit on a signal,
+ * so that nothing it started outlives it.
+ */
+export async function stopStartedComponents(graceMs = 10_000): Promise<void> {
+  for (const child of [...running].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
 /** Servers print one JSON start-up line with their port (`"port":N`). */
 const LISTENING = /"port":(\d+)/;
 

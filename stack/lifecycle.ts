@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { HOST, endpointsOf } from './config.ts';
+import { stopStartedComponents } from './components.ts';
 import type { Endpoints } from './config.ts';
 import { poll } from './http.ts';
 import { installServices, missingComponents } from './install.ts';
@@ -320,7 +321,11 @@ export async function withServices<T>(ctx: Context, work: () => Promise<T>): Pro
       ctx.log(`ignored while stopping: ${error instanceof Error ? error.message : String(error)}`);
     process.on('unhandledRejection', ignore);
     process.on('uncaughtException', ignore);
-    void stopOnce().finally(() => process.exit(130));
+    // The components first (they use the services), each awaited, then the services.
+    void stopStartedComponents()
+      .catch(ignore)
+      .then(stopOnce)
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -199,12 +199,15 @@ async function sweep(): Promise<SweepResult[]> {
       const probes = new LatencyProbes(endpoint, `${token}p`, api.url, CONSUMER_DEFAULTS.groupId);
       await probes.start();
       let probing = true;
+      let unsent = 0;
       // Four probes of each kind a second, for the whole load.
       const probing$ = (async () => {
         while (probing) {
           // A probe that cannot be sent (a component stopping) is missing from the budget,
           // never the end of the run.
-          await probes.send().catch((error: unknown) => log(`probe not sent: ${String(error)}`));
+          await probes.send().catch((error: unknown) => {
+            if (unsent++ === 0) log(`a probe could not be sent (reported once): ${String(error)}`);
+          });
           await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
         }
       })();

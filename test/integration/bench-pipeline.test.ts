@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { REPO_ROOT } from '../../stack/config.ts';
 import { HOPS } from '../../bench/pipeline/latency.ts';
 import { createContext, serviceStatus, stopServices } from '../../stack/index.ts';
+import { processTree } from '../../experiments/process-stats.ts';
 
 const run = promisify(execFile);
 
@@ -154,9 +155,16 @@ describe('bench:pipeline (a short run)', function () {
         bench.stderr.on('data', onData);
         bench.once('exit', (code) => reject(new Error(`bench exited (${code}): ${output}`)));
       });
+      // Everything it started: the API, the consumer, the services (its descendants).
+      const started = processTree(bench.pid ?? 0).filter((pid) => pid !== bench.pid);
+      expect(started.length, 'processes started by the benchmark').to.be.greaterThan(2);
       bench.kill('SIGINT');
       const [code] = (await once(bench, 'exit')) as [number | null];
       expect(code, output).to.equal(130);
+      // Stopped before it exited, not after: nothing it started outlives it.
+      expect(started.filter(isRunning), `still running after it exited: ${output}`).to.deep.equal(
+        [],
+      );
       const listening: number[] = [];
       for (const port of Object.values(ports)) {
         if (await isListening(port)) listening.push(port);
@@ -175,6 +183,16 @@ describe('bench:pipeline (a short run)', function () {
     }
   });
 });
+
+/** True while `pid` runs (a zombie waiting to be reaped has ended). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
