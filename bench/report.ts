@@ -1,5 +1,4 @@
 /** What the benchmark scripts share when they write their results. */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 
 /** The middle value (upper middle for an even count); NaN when there is none. */
@@ -54,28 +53,6 @@ export function machineLine(machine: Machine): string {
     `${machine.cores} cores (${machine.cpuModel}), load average ${one} / ${five} / ${fifteen} ` +
     `at start, ${machine.node}`
   );
-}
-
-/**
- * CPU time a process has used so far (user + system), in microseconds, from /proc/<pid>/stat.
- * The kernel counts it in clock ticks (usually 100 a second), so differences are only
- * meaningful over seconds of work.
- */
-export function processCpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may hold spaces; the fields after its closing parenthesis don't.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-  return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
-}
-
-/** USER_HZ, which Linux fixes at 100 for /proc on every architecture Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** Resident set size of a process, in KiB, from /proc/<pid>/status. */
-export function processRssKiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
 /**

@@ -13,7 +13,6 @@
  */
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import autocannon from 'autocannon';
 import {
   ComponentGroup,
   createContext,
@@ -21,7 +20,7 @@ import {
   installServices,
   missingComponents,
   poll,
-  runPaths,
+  runningPid,
   serviceStatus,
   startService,
   startServices,
@@ -30,7 +29,7 @@ import {
   validateCollectorConfig,
 } from '../stack/index.ts';
 import type { Context, Endpoints, Logger, ServiceName } from '../stack/index.ts';
-import { readPid } from '../stack/process.ts';
+import { distinctRequestIds, driveTaggedLoad, landedOf } from '../stack/request-ids.ts';
 import { ProcessMeter, type ProcessUsage } from './process-stats.ts';
 import { loadVariant, resolveEnv, VariantError, type Variant } from './variants.ts';
 
@@ -152,96 +151,6 @@ function variantContext(variant: Variant, log: Logger, env: NodeJS.ProcessEnv): 
   });
 }
 
-// The consumer sends `request.id` as Loki structured metadata `request_id`; the store's OTLP
-// endpoint keeps the attribute's own name. Either way the record is found.
-const byPrefix = (prefix: string) => `(request_id:~"^${prefix}" OR "request.id":~"^${prefix}")`;
-
-async function logsql(endpoint: Endpoints, query: string): Promise<string[]> {
-  const response = await fetch(endpoint.logsQuery, {
-    method: 'POST',
-    body: new URLSearchParams({ query }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  if (!response.ok) throw new Error(`store query failed: ${response.status}`);
-  return (await response.text()).split('\n').filter(Boolean);
-}
-
-/** How many distinct request ids starting with `prefix` the store holds (cheap, for polling). */
-async function distinctIds(endpoint: Endpoints, prefix: string): Promise<number> {
-  const [line] = await logsql(
-    endpoint,
-    `${byPrefix(prefix)} | stats count_uniq(request_id, "request.id") n`,
-  );
-  return Number((JSON.parse(line ?? '{}') as { n?: string }).n ?? 0);
-}
-
-/** The request ids starting with `prefix` that the store holds. */
-async function idsInStore(endpoint: Endpoints, prefix: string): Promise<Set<string>> {
-  const lines = await logsql(endpoint, `${byPrefix(prefix)} | fields request_id, "request.id"`);
-  const ids = new Set<string>();
-  for (const line of lines) {
-    const fields = JSON.parse(line) as Record<string, string | undefined>;
-    const id = fields['request_id'] || fields['request.id'];
-    if (id) ids.add(id);
-  }
-  return ids;
-}
-
-/** Of the answered ids: how many are in the store, and how many are not. */
-async function landedOf(
-  endpoint: Endpoints,
-  prefix: string,
-  answered: Set<string>,
-): Promise<{ landed: number; lost: number }> {
-  const stored = await idsInStore(endpoint, prefix);
-  let landed = 0;
-  for (const id of answered) if (stored.has(id)) landed += 1;
-  return { landed, lost: answered.size - landed };
-}
-
-interface LoadPhase {
-  /** Request ids the API answered with 2xx (read from its X-Request-Id response header). */
-  answered: Set<string>;
-  errors: number;
-}
-
-/** Sends GET /health with a request id `${prefix}${n}` per request. */
-async function drive(
-  url: string,
-  prefix: string,
-  seconds: number,
-  rate: number | undefined,
-): Promise<LoadPhase> {
-  let sequence = 0;
-  const answered = new Set<string>();
-  const result = await autocannon({
-    url,
-    // Enough connections that a slow answer does not hold the offered rate back.
-    connections: rate === undefined ? 32 : Math.min(100, Math.max(10, Math.ceil(rate / 20))),
-    ...(rate === undefined ? {} : { overallRate: rate }),
-    duration: seconds,
-    requests: [
-      {
-        method: 'GET',
-        path: '/health',
-        setupRequest: (request) => ({
-          ...request,
-          headers: { ...request.headers, 'x-request-id': `${prefix}${sequence++}` },
-        }),
-        onResponse: (status, _body, _context, headers) => {
-          // Raw header names, as the API wrote them.
-          const name = Object.keys(headers ?? {}).find(
-            (key) => key.toLowerCase() === 'x-request-id',
-          );
-          const id = name === undefined ? undefined : headers?.[name];
-          if (status >= 200 && status < 300 && typeof id === 'string') answered.add(id);
-        },
-      },
-    ],
-  });
-  return { answered, errors: result.errors + result.non2xx + result.timeouts };
-}
-
 interface Probe {
   sentAt: number;
   landedAt?: number;
@@ -268,7 +177,7 @@ class Prober {
           .catch(() => false);
         if (answered) {
           this.probes.push(probe);
-          void poll(async () => ((await distinctIds(endpoint, id)) > 0 ? true : undefined), {
+          void poll(async () => ((await distinctRequestIds(endpoint, id)) > 0 ? true : undefined), {
             timeoutMs: drainMs,
             intervalMs: 50,
             abort: () => (this.#closed ? 'variant over' : undefined),
@@ -364,7 +273,7 @@ async function measureVariant(
   const { log } = options;
   const endpoint = endpointsOf(ctx);
   const group = new ComponentGroup();
-  const servicePid = (name: ServiceName) => () => readPid(runPaths(ctx, name).pidFile);
+  const servicePid = (name: ServiceName) => () => runningPid(ctx, name);
   const meters: Partial<Record<Role, ProcessMeter>> = {};
   const token = `x${Date.now().toString(36)}${variant.name.replace(/\W/g, '')}`;
   let sampler: NodeJS.Timeout | undefined;
@@ -413,7 +322,7 @@ async function measureVariant(
     const load = await withProgress(
       log,
       () => progress(`load ${elapsed()}/${options.seconds} s at ${options.rate}/s`),
-      drive(api.url, `${token}-`, options.seconds, options.rate),
+      driveTaggedLoad(api.url, `${token}-`, options.seconds, options.rate),
     );
     await prober.stop();
     const faultWindow = fault ? await fault : undefined;
@@ -425,7 +334,7 @@ async function measureVariant(
       () => progress(`drain: ${found} of ${load.answered.size} records queryable`),
       poll(
         async () => {
-          found = await distinctIds(endpoint, `${token}-`);
+          found = await distinctRequestIds(endpoint, `${token}-`);
           const probesDone = prober.probes.every((probe) => probe.landedAt !== undefined);
           return found >= load.answered.size && probesDone ? true : undefined;
         },
@@ -450,7 +359,7 @@ async function measureVariant(
           progress(
             `saturation ${((performance.now() - started) / 1000).toFixed(0)}/${options.saturationSeconds} s`,
           ),
-        drive(api.url, `${token}s-`, options.saturationSeconds, undefined),
+        driveTaggedLoad(api.url, `${token}s-`, options.saturationSeconds, undefined),
       );
       let queryable = 0;
       await withProgress(
@@ -459,7 +368,7 @@ async function measureVariant(
           progress(`saturation drain: ${queryable} of ${phase.answered.size} records queryable`),
         poll(
           async () => {
-            queryable = await distinctIds(endpoint, `${token}s-`);
+            queryable = await distinctRequestIds(endpoint, `${token}s-`);
             return queryable >= phase.answered.size ? true : undefined;
           },
           { timeoutMs: drainMs, intervalMs: 1000 },

@@ -201,14 +201,21 @@ function trackUntilExit(child: ChildProcess): void {
  * so that nothing it started outlives it.
  */
 export async function stopStartedComponents(graceMs = 10_000): Promise<void> {
-  for (const child of [...running].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
-  }
+  for (const child of [...running].reverse()) await stopChild(child, 'SIGTERM', graceMs);
+}
+
+/** Sends `signal`, then SIGKILL after `graceMs`; resolves once the child has exited. */
+async function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals,
+  graceMs: number,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** Servers print one JSON start-up line with their port (`"port":N`). */
@@ -285,13 +292,7 @@ export async function startComponent<N extends ComponentName>(
     child,
     url: port === undefined ? '' : `http://${HOST}:${port}`,
     exited,
-    stop: async (signal = 'SIGTERM', graceMs = 15_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: (signal = 'SIGTERM', graceMs = 15_000) => stopChild(child, signal, graceMs),
   };
 }
 

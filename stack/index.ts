@@ -7,6 +7,7 @@ import { installServices as install, missingComponents as missing } from './inst
 import type { InstallReport } from './install.ts';
 import {
   describeServices,
+  runningPid,
   runPaths,
   serviceStatus as status,
   startService as startOne,
@@ -38,7 +39,15 @@ export type {
   StopServiceOptions,
   StopServicesOptions,
 };
-export { ConfigError, describeServices, endpointsOf, loadConfig, runPaths, withServices };
+export {
+  ConfigError,
+  describeServices,
+  endpointsOf,
+  loadConfig,
+  runningPid,
+  runPaths,
+  withServices,
+};
 export { SERVICE_NAMES, isServiceName } from './types.ts';
 export { kafkaClient, ensureTopics } from './kafka.ts';
 export { validateCollectorConfig } from './collector.ts';

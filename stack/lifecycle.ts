@@ -77,7 +77,8 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-function runningPid(ctx: Context, name: ServiceName, instance = 1): number | undefined {
+/** The pid of a running service's process (node `instance` of a cluster); undefined when it is not running. */
+export function runningPid(ctx: Context, name: ServiceName, instance = 1): number | undefined {
   const pid = readPid(runPaths(ctx, name, instance).pidFile);
   return pid !== undefined && isAlive(pid) ? pid : undefined;
 }

@@ -30,16 +30,18 @@ import {
   type ComponentProcess,
 } from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
+import { cpuSecondsOf, statusBytes } from '../../experiments/process-stats.ts';
 import {
   describeMachine,
   invokedCommand,
   machineLine,
   median,
-  processCpuMicros,
-  processRssKiB,
   Progress,
   type Machine,
 } from '../report.ts';
+
+/** Resident set of a process, MiB (0 once it is gone). */
+const rssMiBOf = (pid: number): number => Math.round((statusBytes(pid, 'VmRSS') ?? 0) / 2 ** 20);
 
 const { values: args } = parseArgs({
   options: {
@@ -230,9 +232,9 @@ async function main(): Promise<void> {
         await seed(api.url);
         await load(api.url, WARM_UP_SECONDS); // JIT, connection pools
         const pid = api.child.pid ?? 0;
-        const cpuBefore = processCpuMicros(pid);
+        const cpuBefore = cpuSecondsOf(pid) ?? 0;
         const result = await load(api.url, SECONDS);
-        const cpu = processCpuMicros(pid) - cpuBefore;
+        const cpu = ((cpuSecondsOf(pid) ?? 0) - cpuBefore) * 1e6;
         const requests = result.requests.total;
         results.push({
           variant,
@@ -277,16 +279,16 @@ async function main(): Promise<void> {
       const soakStarted = Date.now();
       const sampler = setInterval(() => {
         const seconds = Math.round((Date.now() - soakStarted) / 1000);
-        const rssMiB = Math.round(processRssKiB(pid) / 1024);
+        const rssMiB = rssMiBOf(pid);
         rss.push({ seconds, rssMiB });
         console.log(
           `[soak ${seconds}/${SOAK_SECONDS}s, about ${SOAK_SECONDS - seconds}s left] RSS ${rssMiB} MiB`,
         );
       }, 10_000);
-      rss = [{ seconds: 0, rssMiB: Math.round(processRssKiB(pid) / 1024) }];
+      rss = [{ seconds: 0, rssMiB: rssMiBOf(pid) }];
       await load(api.url, SOAK_SECONDS);
       clearInterval(sampler);
-      rss.push({ seconds: SOAK_SECONDS, rssMiB: Math.round(processRssKiB(pid) / 1024) });
+      rss.push({ seconds: SOAK_SECONDS, rssMiB: rssMiBOf(pid) });
     } finally {
       await api.stop();
     }

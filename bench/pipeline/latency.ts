@@ -29,6 +29,7 @@ import {
   nowNs,
 } from '../../src/shared/loki-push.ts';
 import { percentile } from '../report.ts';
+import { queryLogs } from '../../stack/request-ids.ts';
 
 /** The hops reported, in pipeline order, with what each spans. */
 export const HOPS = {
@@ -273,16 +274,12 @@ export class LatencyProbes {
         }
       }
       if (open.some((probe) => probe.queryableMs === undefined)) {
-        const response = await fetch(this.#endpoint.logsQuery, {
-          method: 'POST',
-          body: new URLSearchParams({
-            query: `_time:15m request_id:~"^${this.#prefix}-" | fields request_id`,
-          }),
-        });
+        const rows = await queryLogs(
+          this.#endpoint,
+          `_time:15m request_id:~"^${this.#prefix}-" | fields request_id`,
+        );
         const now = Date.now();
-        for (const line of (await response.text()).split('\n')) {
-          if (!line) continue;
-          const id = (JSON.parse(line) as { request_id?: string }).request_id;
+        for (const { request_id: id } of rows) {
           const probe = id ? this.#probes.get(id) : undefined;
           if (probe && probe.queryableMs === undefined) probe.queryableMs = now;
         }

@@ -26,7 +26,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import kafkajs from 'kafkajs';
 import {
   createContext,
@@ -44,8 +43,7 @@ import { encodeLokiProtobuf, LOKI_PROTOBUF_CONTENT_TYPE } from '../../src/shared
 import { readConsumerConfig } from '../../src/consumer/config.ts';
 import { mapResourceLogs } from '../../src/consumer/mapping.ts';
 import { toStreams } from '../../src/consumer/shipper.ts';
-import { ProcessMeter } from '../../experiments/process-stats.ts';
-import { readPid } from '../../stack/process.ts';
+import { cpuSecondsOf, ProcessMeter } from '../../experiments/process-stats.ts';
 import {
   scrapeMetric,
   startComponent,
@@ -53,7 +51,13 @@ import {
   type ComponentProcess,
 } from '../../stack/index.ts';
 import { REPO_ROOT as ROOT } from '../../stack/config.ts';
-import { runPaths } from '../../stack/lifecycle.ts';
+import { runningPid } from '../../stack/lifecycle.ts';
+import {
+  distinctRequestIds,
+  driveTaggedLoad,
+  landedOf,
+  queryLogs,
+} from '../../stack/request-ids.ts';
 import { HOPS, LatencyProbes, type Hop } from './latency.ts';
 import {
   RECORDS_PER_MESSAGE,
@@ -63,7 +67,7 @@ import {
   type PipelineReport,
   type SweepResult,
 } from './results.ts';
-import { describeMachine, invokedCommand, machineLine, processCpuMicros } from '../report.ts';
+import { describeMachine, invokedCommand, machineLine } from '../report.ts';
 import { replicationOf, waitForTopicLeaders } from '../../stack/kafka.ts';
 
 quietKafkajsTimerWarning();
@@ -113,31 +117,10 @@ function startConsumer(
   });
 }
 
-/** One LogsQL stats function (`count()` by default) over the logs `query` selects. */
-async function logsqlCount(query: string, stat = 'count()'): Promise<number> {
-  const response = await fetch(endpoint.logsQuery, {
-    method: 'POST',
-    body: new URLSearchParams({ query: `${query} | stats ${stat} n` }),
-  });
-  const [line] = (await response.text()).split('\n');
-  return Number((JSON.parse(line || '{}') as { n?: string }).n ?? 0);
-}
-
-/** The distinct request ids of the logs `query` selects, and how many records carry them. */
-async function logsqlIds(query: string): Promise<{ ids: Set<string>; records: number }> {
-  const response = await fetch(endpoint.logsQuery, {
-    method: 'POST',
-    body: new URLSearchParams({ query: `${query} | fields request_id` }),
-  });
-  const ids = new Set<string>();
-  let records = 0;
-  for (const line of (await response.text()).split('\n')) {
-    if (!line) continue;
-    records += 1;
-    const id = (JSON.parse(line) as { request_id?: string }).request_id;
-    if (id) ids.add(id);
-  }
-  return { ids, records };
+/** How many logs the LogsQL `query` selects. */
+async function logsCount(query: string): Promise<number> {
+  const [row] = await queryLogs(endpoint, `${query} | stats count() n`);
+  return Number(row?.['n'] ?? 0);
 }
 
 /** The consumer's defaults: what a drain without overrides uses. */
@@ -184,7 +167,7 @@ class DrainMeters {
   }
 }
 
-const servicePid = (name: 'victorialogs' | 'kafka') => () => readPid(runPaths(ctx, name).pidFile);
+const servicePid = (name: 'victorialogs' | 'kafka') => () => runningPid(ctx, name);
 
 async function sweep(): Promise<SweepResult[]> {
   const results: SweepResult[] = [];
@@ -195,7 +178,6 @@ async function sweep(): Promise<SweepResult[]> {
   try {
     for (const rate of RATES) {
       const token = `bench${rate}x${Date.now().toString(36)}`;
-      let sequence = 0;
       const probes = new LatencyProbes(endpoint, `${token}p`, api.url, CONSUMER_DEFAULTS.groupId);
       await probes.start();
       let probing = true;
@@ -215,50 +197,24 @@ async function sweep(): Promise<SweepResult[]> {
         `e2e ${rate}/s for ${SECONDS}s (rate ${RATES.indexOf(rate) + 1} of ${RATES.length}, ` +
           `about ${(RATES.length - RATES.indexOf(rate)) * (SECONDS + 5)} s of sweep left) ...`,
       );
-      const answeredIds = new Set<string>();
       const apiPid = api.child.pid ?? 0;
-      const apiCpuBefore = processCpuMicros(apiPid);
-      await autocannon({
-        url: api.url,
-        connections: Math.min(100, Math.max(10, Math.ceil(rate / 100))),
-        overallRate: rate,
-        duration: SECONDS,
-        requests: [
-          {
-            method: 'GET',
-            path: '/health',
-            setupRequest: (request) => ({
-              ...request,
-              headers: { ...request.headers, 'x-request-id': `${token}-${sequence++}` },
-            }),
-            // The API echoes the id: the answered requests, each of which must land once.
-            onResponse: (status, _body, _context, headers) => {
-              const id = headers?.['x-request-id'] ?? headers?.['X-Request-Id'];
-              if (status === 200 && typeof id === 'string') answeredIds.add(id);
-            },
-          },
-        ],
-      });
-      const apiCpuMicros = processCpuMicros(apiPid) - apiCpuBefore;
+      const apiCpuBefore = cpuSecondsOf(apiPid) ?? 0;
+      const load = await driveTaggedLoad(api.url, `${token}-`, SECONDS, rate);
+      const apiCpuMicros = ((cpuSecondsOf(apiPid) ?? 0) - apiCpuBefore) * 1e6;
       probing = false;
       await probing$;
-      const answered = answeredIds.size;
+      const answered = load.answered.size;
       const drainStarted = performance.now();
-      const loadIds = `{log_type="access"} request_id:~"^${token}-[0-9]"`;
       try {
         await poll(
           async () =>
-            (await logsqlCount(loadIds, 'count_uniq(request_id)')) >= answered ? true : undefined,
+            (await distinctRequestIds(endpoint, `${token}-`)) >= answered ? true : undefined,
           { timeoutMs: 180_000, intervalMs: 1000 },
         );
       } catch {
         // Reported as loss below.
       }
-      // Which answered requests have no record: counted by id, so that records of requests still
-      // in flight when the load stopped, or duplicates, cannot hide a loss.
-      const found = await logsqlIds(loadIds);
-      const lost = [...answeredIds].filter((id) => !found.ids.has(id)).length;
-      const landed = found.ids.size;
+      const { lost, found, duplicates } = await landedOf(endpoint, `${token}-`, load.answered);
       await probes.settle(60_000);
       await probes.stop();
       const hops = probes.summary();
@@ -268,10 +224,10 @@ async function sweep(): Promise<SweepResult[]> {
         seconds: SECONDS,
         requestsAnswered: answered,
         achievedRequestsPerSecond: answered / SECONDS,
-        landed,
-        landedPerSecond: landed / (SECONDS + drainSeconds),
+        landed: found,
+        landedPerSecond: found / (SECONDS + drainSeconds),
         lost,
-        duplicates: found.records - found.ids.size,
+        duplicates,
         drainSeconds,
         latencyP50Ms: hops.requestToQueryable.p50Ms,
         latencyP99Ms: hops.requestToQueryable.p99Ms,
@@ -282,7 +238,7 @@ async function sweep(): Promise<SweepResult[]> {
       };
       results.push(entry);
       log(
-        `e2e ${rate}/s: answered ${answered} (${entry.achievedRequestsPerSecond.toFixed(0)}/s), landed ${landed}, ` +
+        `e2e ${rate}/s: answered ${answered} (${entry.achievedRequestsPerSecond.toFixed(0)}/s), request ids landed ${found}, ` +
           `lost ${entry.lost}, drain ${drainSeconds.toFixed(1)} s, emit-to-queryable p50 ${entry.latencyP50Ms.toFixed(0)} ms ` +
           `p99 ${entry.latencyP99Ms.toFixed(0)} ms (${entry.probes} probes)`,
       );
@@ -450,7 +406,7 @@ async function consumerAlone(partitionsInParallel: number, instances = 1): Promi
   let landedInStore = 0;
   await poll(
     async () => {
-      landedInStore = await logsqlCount(`request_id:~"^${topic}-"`);
+      landedInStore = await logsCount(`request_id:~"^${topic}-"`);
       return landedInStore >= records ? true : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 1000 },

@@ -16,6 +16,7 @@
  *   therefore feeds streams of its own (the `kafka_partition` label), so that one partition
  *   lagging by hours is not measured against another's newest entries.
  */
+import { formatLabels } from '../shared/loki-push.ts';
 import type { MappedEntry } from './mapping.ts';
 import type { RejectionReason } from './rejections.ts';
 
@@ -92,8 +93,8 @@ export class LimitChecker {
     const metadataRefusal =
       entry.structuredMetadata && this.#checkMetadata(entry.structuredMetadata);
     if (metadataRefusal) return metadataRefusal;
-    const labelRefusal = this.#checkLabels(labels);
-    if (labelRefusal) return labelRefusal;
+    const labelSet = this.#labelSet(labels);
+    if (labelSet.refusal) return labelSet.refusal;
     const { oldestNs, newestNs } = this.#timeBounds();
     const ts = entry.timestampNs;
     if (ts < oldestNs) {
@@ -108,7 +109,7 @@ export class LimitChecker {
         detail: `timestamp ${iso(ts)} beyond creation_grace_period ${limits.creationGracePeriodMs / 1000} s`,
       };
     }
-    const key = streamKey(labels);
+    const { key } = labelSet;
     const newest = this.#newest.get(key);
     if (newest !== undefined && ts < newest - this.#window) {
       return {
@@ -167,16 +168,22 @@ export class LimitChecker {
     return undefined;
   }
 
-  /** Label sets are shared by the entries of a resource (mapping.ts): each is checked once. */
-  readonly #labelVerdicts = new WeakMap<Record<string, string>, Refusal | null>();
+  /**
+   * Label sets are shared by the entries of a resource (mapping.ts): each is judged, and its
+   * stream's key (its Loki selector) formatted, once.
+   */
+  readonly #labelSets = new WeakMap<
+    Record<string, string>,
+    { refusal: Refusal | undefined; key: string }
+  >();
 
-  #checkLabels(labels: Record<string, string>): Refusal | undefined {
-    let verdict = this.#labelVerdicts.get(labels);
-    if (verdict === undefined) {
-      verdict = this.#judgeLabels(labels) ?? null;
-      this.#labelVerdicts.set(labels, verdict);
+  #labelSet(labels: Record<string, string>): { refusal: Refusal | undefined; key: string } {
+    let labelSet = this.#labelSets.get(labels);
+    if (labelSet === undefined) {
+      labelSet = { refusal: this.#judgeLabels(labels), key: formatLabels(labels) };
+      this.#labelSets.set(labels, labelSet);
     }
-    return verdict ?? undefined;
+    return labelSet;
   }
 
   #judgeLabels(labels: Record<string, string>): Refusal | undefined {
@@ -198,25 +205,6 @@ export class LimitChecker {
     }
     return undefined;
   }
-}
-
-/** Keys of label objects seen, by identity: entries of one resource share theirs (mapping.ts). */
-const streamKeys = new WeakMap<Record<string, string>, string>();
-
-function streamKey(labels: Record<string, string>): string {
-  let key = streamKeys.get(labels);
-  if (key === undefined) {
-    key = formatStreamKey(labels);
-    streamKeys.set(labels, key);
-  }
-  return key;
-}
-
-function formatStreamKey(labels: Record<string, string>): string {
-  return Object.keys(labels)
-    .sort()
-    .map((name) => `${name}=${labels[name] ?? ''}`)
-    .join('\u0000');
 }
 
 function iso(ns: bigint): string {

@@ -114,7 +114,9 @@ export function mapResourceLogs(
     };
     for (const scope of scopes) {
       for (const record of scope.records) {
-        const line: Record<string, unknown> = { msg: toJson(record.body) };
+        // No prototype: an attribute named __proto__ is a field of the line like any other.
+        const line: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+        line['msg'] = toJson(record.body);
         const structuredMetadata: Record<string, string> = {};
         if (record.traceId) structuredMetadata['trace_id'] = record.traceId;
         if (record.spanId) structuredMetadata['span_id'] = record.spanId;
@@ -131,10 +133,7 @@ export function mapResourceLogs(
           // Strings and numbers, most values, are already what JSON.stringify takes.
           const json =
             typeof value === 'string' || typeof value === 'number' ? value : toJson(value);
-          // An attribute named __proto__ is a field like any other, not the line's prototype.
-          if (key === '__proto__') {
-            Object.defineProperty(line, key, { value: json, enumerable: true, writable: true });
-          } else line[lineKey(key)] = json;
+          line[lineKey(key)] = json;
         }
         mapped.push({
           source: { resource: resourceEntry, scope, record },

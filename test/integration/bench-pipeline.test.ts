@@ -4,7 +4,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +12,7 @@ import { REPO_ROOT } from '../../stack/config.ts';
 import { HOPS } from '../../bench/pipeline/latency.ts';
 import { createContext, serviceStatus, stopServices } from '../../stack/index.ts';
 import { processTree } from '../../experiments/process-stats.ts';
+import { isListening, ownStack } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -107,28 +107,9 @@ describe('bench:pipeline (a short run)', function () {
   it('stops every service it started when interrupted during the load (Ctrl-C)', async () => {
     // A port block and run directory of its own, so that the benchmark starts (and must stop)
     // its own services instead of reusing the suite's.
-    const block = 19_000;
-    const ports = {
-      KAFKA_PORT: block + 92,
-      KAFKA_CONTROLLER_PORT: block + 93,
-      OTLP_GRPC_PORT: block + 317,
-      OTLP_HTTP_PORT: block + 318,
-      COLLECTOR_HEALTH_PORT: block + 133,
-      COLLECTOR_METRICS_PORT: block + 888,
-      PROMETHEUS_PORT: block + 90,
-      VICTORIALOGS_PORT: block + 428,
-      JAEGER_OTLP_HTTP_PORT: block + 320,
-      JAEGER_QUERY_PORT: block + 686,
-      JAEGER_QUERY_GRPC_PORT: block + 685,
-      JAEGER_HEALTH_PORT: block + 134,
-    };
     const runDir = mkdtempSync(path.join(tmpdir(), 'bench-sigint-'));
     const out = mkdtempSync(path.join(tmpdir(), 'bench-sigint-out-'));
-    const env = {
-      ...process.env,
-      ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
-      SERVICES_RUN_DIR: runDir,
-    };
+    const { env, ports } = ownStack(19_000, runDir);
     const bench = spawn(
       process.execPath,
       [
@@ -166,7 +147,7 @@ describe('bench:pipeline (a short run)', function () {
         [],
       );
       const listening: number[] = [];
-      for (const port of Object.values(ports)) {
+      for (const port of ports) {
         if (await isListening(port)) listening.push(port);
       }
       expect(listening, `ports still taken: ${output}`).to.deep.equal([]);
@@ -192,15 +173,4 @@ function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

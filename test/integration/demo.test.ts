@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createContext, serviceStatus } from '../../stack/index.ts';
 import { logsql } from './pipeline-support.ts';
-import { endpoint, poll } from './support.ts';
+import { endpoint, isListening, ownStack, poll } from './support.ts';
 
 async function promQuery(query: string): Promise<{ value: [number, string] }[]> {
   const url = `${endpoint.prometheus}/api/v1/query?query=${encodeURIComponent(query)}`;
@@ -74,30 +73,8 @@ describe('native demo (npm run demo)', function () {
       // A port block and run directory of its own (one per case, so a case never meets what the
       // one before it left in the kernel), so the demo starts (and must stop) its own
       // backing services instead of reusing the suite's.
-      const ports = {
-        KAFKA_PORT: block + 92,
-        KAFKA_CONTROLLER_PORT: block + 93,
-        OTLP_GRPC_PORT: block + 317,
-        OTLP_HTTP_PORT: block + 318,
-        COLLECTOR_HEALTH_PORT: block + 133,
-        COLLECTOR_METRICS_PORT: block + 888,
-        PROMETHEUS_PORT: block + 90,
-        VICTORIALOGS_PORT: block + 428,
-        JAEGER_OTLP_HTTP_PORT: block + 320,
-        JAEGER_QUERY_PORT: block + 686,
-        JAEGER_QUERY_GRPC_PORT: block + 685,
-        JAEGER_HEALTH_PORT: block + 134,
-      };
-      const componentPorts = { api: block + 800, consumer: block + 469, canary: block + 470 };
       const runDir = mkdtempSync(join(tmpdir(), 'demo-epipe-'));
-      const env = {
-        ...process.env,
-        ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
-        API_METRICS_TARGET: `127.0.0.1:${componentPorts.api}`,
-        CONSUMER_METRICS_TARGET: `127.0.0.1:${componentPorts.consumer}`,
-        CANARY_METRICS_TARGET: `127.0.0.1:${componentPorts.canary}`,
-        SERVICES_RUN_DIR: runDir,
-      };
+      const { env, ports } = ownStack(block, runDir);
       const demo = spawn(process.execPath, ['stack/demo.ts'], {
         env,
         stdio: ['ignore', 'pipe', 'ignore'],
@@ -116,7 +93,7 @@ describe('native demo (npm run demo)', function () {
         const [code] = (await once(demo, 'exit')) as [number | null];
         expect(code).to.equal(0);
         const listening: number[] = [];
-        for (const port of [...Object.values(ports), ...Object.values(componentPorts)]) {
+        for (const port of ports) {
           if (await isListening(port)) listening.push(port);
         }
         expect(listening, 'ports still taken after the demo ended').to.deep.equal([]);
@@ -133,14 +110,3 @@ describe('native demo (npm run demo)', function () {
     });
   }
 });
-
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}

@@ -9,11 +9,10 @@ import { expect } from 'chai';
 import { markdownReport } from '../../experiments/report.ts';
 import { runExperiments, type ExperimentReport } from '../../experiments/runner.ts';
 import { VariantError } from '../../experiments/variants.ts';
-import { createContext, runPaths } from '../../stack/index.ts';
-import { readPid } from '../../stack/process.ts';
+import { createContext, runningPid } from '../../stack/index.ts';
 
 const ctx = createContext(() => undefined);
-const collectorPid = () => readPid(runPaths(ctx, 'collector').pidFile);
+const collectorPid = () => runningPid(ctx, 'collector');
 
 describe('experiments: npm run experiment', function () {
   // Two variants of 8 s each, their drains and the Collector restarts.

@@ -5,6 +5,7 @@
 import { ComponentGroup, scrapeMetric, startComponent } from '../../stack/index.ts';
 import type { ComponentEnv, ComponentProcess } from '../../stack/index.ts';
 import { endpoint, poll } from './support.ts';
+import { queryLogs } from '../../stack/request-ids.ts';
 
 export type RunningProcess = ComponentProcess;
 
@@ -59,15 +60,7 @@ export async function startConsumer(
 export type Row = Record<string, string>;
 
 export async function logsql(query: string, limit = 10_000): Promise<Row[]> {
-  const response = await fetch(endpoint.logsQuery, {
-    method: 'POST',
-    body: new URLSearchParams({ query, limit: String(limit) }),
-  });
-  if (!response.ok) throw new Error(`LogsQL ${response.status}: ${await response.text()}`);
-  return (await response.text())
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as Row);
+  return (await queryLogs(endpoint, query, { limit })) as Row[];
 }
 
 export interface Counts {
